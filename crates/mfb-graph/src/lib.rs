@@ -1,0 +1,21 @@
+//! The manifest and the DAG.
+//!
+//! [`Manifest`] holds every parsed node (models, seeds, snapshots, analyses, tests),
+//! source, macro, doc block and exposure, keyed by dbt's unique ids
+//! (`model.my_project.orders`). [`Dag`] is the petgraph dependency graph over them;
+//! selection (`--select`, `--exclude`, `--selector`) walks it. [`manifest_json`] writes
+//! `target/manifest.json` in dbt's v12 shape.
+
+pub mod dag;
+pub mod error;
+pub mod manifest;
+pub mod manifest_json;
+pub mod selector;
+
+pub use dag::Dag;
+pub use error::GraphError;
+pub use manifest::{
+    ColumnInfo, DependsOn, DocNode, Exposure, MacroNode, Manifest, Node, RefCall, ResourceType,
+    SourceNode, TestMetadata, UniqueId,
+};
+pub use selector::{SelectionCriteria, SelectorSpec, select};
