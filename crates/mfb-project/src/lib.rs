@@ -12,20 +12,26 @@
 //! point errors at the right place.
 
 pub mod config;
+mod docs_blocks;
 pub mod error;
 pub mod files;
 pub mod profile;
 pub mod project;
 pub mod properties;
+mod property_files;
+mod yaml;
+mod yaml_lines;
 
-pub use config::{ConfigLayer, ConfigTree, NodeConfig, merge_config};
+pub use config::{
+    ConfigLayer, ConfigTree, NodeConfig, known_config_keys, merge_config, native_value,
+    render_config_strings, unknown_config_keys,
+};
 pub use error::ProjectError;
 pub use files::{FileKind, ProjectFile};
 pub use profile::{Profile, ProfileTarget, load_profile};
 pub use project::{DispatchEntry, LoadOptions, Package, Project, load_project};
 pub use properties::{
-    Origin,
-    ColumnProps, DocBlock, ExposureProps, MacroProps, NodeProps, Properties, SourceProps,
+    ColumnProps, DocBlock, ExposureProps, MacroProps, NodeProps, Origin, Properties, SourceProps,
     SourceTableProps, TestSpec, UnitTestProps,
 };
 

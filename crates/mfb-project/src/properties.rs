@@ -18,6 +18,21 @@ pub struct Properties {
     pub docs: Vec<DocBlock>,
 }
 
+impl Properties {
+    /// Moves every entry of `other` to the end of `self`.
+    pub fn append(&mut self, other: Properties) {
+        self.models.extend(other.models);
+        self.seeds.extend(other.seeds);
+        self.snapshots.extend(other.snapshots);
+        self.analyses.extend(other.analyses);
+        self.sources.extend(other.sources);
+        self.macros.extend(other.macros);
+        self.exposures.extend(other.exposures);
+        self.unit_tests.extend(other.unit_tests);
+        self.docs.extend(other.docs);
+    }
+}
+
 /// Where an entry was written: file relative to the package root, 1-based line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Origin {
@@ -54,6 +69,8 @@ pub struct ColumnProps {
     pub quote: Option<bool>,
     pub constraints: Vec<Value>,
     pub tests: Vec<TestSpec>,
+    /// Anything else written on the column (e.g. `granularity`, `policy_tags`).
+    pub extra: IndexMap<String, Value>,
     pub origin: Origin,
 }
 
@@ -73,6 +90,8 @@ pub struct TestSpec {
     /// `config:` plus the config keys written at the top level of the test entry
     /// (`severity`, `where`, `tags`, `meta`, `enabled`, ...).
     pub config: IndexMap<String, Value>,
+    /// `description:` of the test entry, if any.
+    pub description: String,
     pub origin: Origin,
 }
 
