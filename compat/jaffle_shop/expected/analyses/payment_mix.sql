@@ -1,0 +1,3 @@
+select payment_method, count(*) as payments
+from "postgres"."jaffle"."stg_payments"
+group by payment_method

@@ -1,0 +1,6 @@
+
+
+select amount
+from "postgres"."jaffle_marts"."orders"
+where amount < 0
+

@@ -1,0 +1,4 @@
+
+select *
+from "postgres"."jinja"."introspection"
+where not (answer = 42)

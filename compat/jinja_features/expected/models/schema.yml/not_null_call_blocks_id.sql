@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select id
+from "postgres"."jinja"."call_blocks"
+where id is null
+
+

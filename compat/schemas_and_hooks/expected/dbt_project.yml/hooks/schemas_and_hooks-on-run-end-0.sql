@@ -1,0 +1,1 @@
+insert into analytics_audit.run_log (event) values ('run end')

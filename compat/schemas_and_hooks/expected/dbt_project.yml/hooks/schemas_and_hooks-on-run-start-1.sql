@@ -1,0 +1,2 @@
+insert into analytics_audit.run_log (event)
+    values ('models: dim_users,fct_events,pg_settings_snapshot,stg_events,stg_users,user_summary')

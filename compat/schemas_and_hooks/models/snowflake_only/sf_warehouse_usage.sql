@@ -1,0 +1,1 @@
+select * from snowflake.account_usage.warehouse_metering_history

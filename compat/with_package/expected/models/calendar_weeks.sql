@@ -1,0 +1,5 @@
+select
+    date_trunc('week', date_day) as week_start,
+    count(*) as days
+from "postgres"."pkg_utils"."utils_calendar"
+group by 1

@@ -1,0 +1,4 @@
+
+select score
+from "postgres"."pkg"."customers"
+where score <= 0
