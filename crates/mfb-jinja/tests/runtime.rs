@@ -1,0 +1,340 @@
+//! The dbt Jinja features the runtime must support, each rendered through the real
+//! runtime with built-in and project macros.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mfb_jinja::{
+    JinjaValue as Value, MacroFile, NodeScope, Recorder, Relation, Resolver, RunOptions, Runtime,
+};
+
+struct Names;
+
+impl Resolver for Names {
+    fn resolve_ref(
+        &self,
+        package: Option<&str>,
+        name: &str,
+        _v: Option<&str>,
+    ) -> Result<Relation, String> {
+        if name == "missing" {
+            return Err(format!("no model named `{name}`"));
+        }
+        Ok(Relation::new(
+            "db",
+            package.unwrap_or("analytics"),
+            name,
+            Some("table"),
+        ))
+    }
+    fn resolve_source(&self, source: &str, table: &str) -> Result<Relation, String> {
+        Ok(Relation::new("db", source, table, None))
+    }
+}
+
+fn macro_file(package: &str, path: &str, source: &str) -> MacroFile {
+    MacroFile {
+        package: package.into(),
+        path: path.into(),
+        display_path: path.into(),
+        source: Arc::from(source),
+    }
+}
+
+fn runtime(files: &[(&str, &str, &str)]) -> Runtime {
+    let mut all: Vec<MacroFile> = files
+        .iter()
+        .map(|(p, path, s)| macro_file(p, path, s))
+        .collect();
+    all.extend(mfb_jinja::builtin_macro_files());
+    let mut dispatch = HashMap::new();
+    dispatch.insert(
+        "pkg_ns".to_owned(),
+        vec!["proj".to_owned(), "other".to_owned()],
+    );
+    let (rt, errors) = Runtime::new("proj", dispatch, &all);
+    assert!(errors.is_empty(), "macro errors: {errors:?}");
+    rt
+}
+
+fn render(rt: &Runtime, src: &str) -> Result<String, mfb_jinja::JinjaError> {
+    let mut vars = HashMap::new();
+    vars.insert(
+        "proj".to_owned(),
+        Arc::new(indexmap::IndexMap::from([(
+            "cols".to_owned(),
+            serde_json::json!(["a", "b"]),
+        )])),
+    );
+    let run = rt.run_context(RunOptions {
+        vars,
+        ..RunOptions::default()
+    });
+    let scope = NodeScope::new("proj", Some("model.proj.m"))
+        .resolve_with(Arc::new(Names))
+        .config(None)
+        .set("execute", Value::from(false));
+    rt.render(&run, "models/m.sql", src, scope)
+}
+
+fn ok(rt: &Runtime, src: &str) -> String {
+    render(rt, src).unwrap_or_else(|e| panic!("render failed: {e:?}"))
+}
+
+#[test]
+fn lists_and_dicts_mutate_in_place() {
+    let rt = runtime(&[]);
+    let src = "{% set l = [] %}{% do l.append(1) %}{% do l.extend([2, 3]) %}{% do l.insert(0, 0) %}{{ l.pop() }}|{{ l }}|\
+{% set d = {'a': 1} %}{% do d.update({'b': 2}) %}{% do d.update(c=3) %}{{ d.pop('a') }}|{{ d }}|{{ d.setdefault('z', 9) }}|{{ d.get('q', 'dflt') }}";
+    assert_eq!(ok(&rt, src), "3|[0, 1, 2]|1|{'b': 2, 'c': 3}|9|dflt");
+}
+
+#[test]
+fn namespace_and_vars_are_mutable() {
+    let rt = runtime(&[]);
+    let src = "{% set ns = namespace(items=[]) %}{% for i in range(3) %}{% do ns.items.append(i * 2) %}{% endfor %}{{ ns.items | join(',') }}|\
+{% set cols = var('cols') %}{% do cols.append('c') %}{{ cols }}";
+    assert_eq!(ok(&rt, src), "0,2,4|['a', 'b', 'c']");
+}
+
+#[test]
+fn macros_return_values_across_files() {
+    let rt = runtime(&[
+        (
+            "proj",
+            "macros/a.sql",
+            "{% macro cols() %}{% set out = [] %}{% for c in ['x', 'y'] %}{% do out.append(c | upper) %}{% endfor %}{{ return(out) }}{% endmacro %}",
+        ),
+        (
+            "proj",
+            "macros/b.sql",
+            "{% macro mapping() %}{% do return({'k': cols()}) %}{% endmacro %}\n{% macro joined() %}{{ cols() | join(', ') }}{% endmacro %}",
+        ),
+    ]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ mapping()['k'][1] }} {{ joined() }} {{ cols() | length }}"
+        ),
+        "Y X, Y 2"
+    );
+}
+
+#[test]
+fn early_return_skips_the_rest_of_the_macro() {
+    let rt = runtime(&[(
+        "proj",
+        "macros/a.sql",
+        "{% macro first_big(xs) %}{% for x in xs %}{% if x > 2 %}{{ return(x) }}{% endif %}{% endfor %}{{ return(none) }}{% endmacro %}",
+    )]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ first_big([1, 5, 7]) }}|{{ first_big([1]) is none }}"
+        ),
+        "5|True"
+    );
+}
+
+#[test]
+fn call_blocks_pass_their_body_as_caller() {
+    let rt = runtime(&[(
+        "proj",
+        "macros/w.sql",
+        "{% macro wrap(name) %}<{{ name }}>{{ caller() }}</{{ name }}>{% endmacro %}",
+    )]);
+    assert_eq!(
+        ok(&rt, "{% call wrap('b') %}select {{ 1 + 1 }}{% endcall %}"),
+        "<b>select 2</b>"
+    );
+}
+
+#[test]
+fn set_blocks_capture_text() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{% set q %}select {{ 'x' }}{% endset %}{{ q | upper }}"
+        ),
+        "SELECT X"
+    );
+}
+
+#[test]
+fn dispatch_prefers_root_overrides_then_postgres_then_default() {
+    let rt = runtime(&[
+        (
+            "proj",
+            "macros/d.sql",
+            "{% macro greet() %}{{ return(adapter.dispatch('greet', 'other')()) }}{% endmacro %}\n{% macro default__shout() %}root-default{% endmacro %}",
+        ),
+        (
+            "other",
+            "macros/o.sql",
+            "{% macro default__greet() %}default{% endmacro %}{% macro postgres__greet() %}postgres{% endmacro %}{% macro default__shout() %}other-default{% endmacro %}",
+        ),
+    ]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ greet() }}|{{ adapter.dispatch('shout', 'other')() }}|{{ other.default__greet() }}"
+        ),
+        "postgres|root-default|default"
+    );
+}
+
+#[test]
+fn ref_source_and_config_are_recorded_at_parse_time() {
+    let rt = runtime(&[]);
+    let rec = Arc::new(Recorder::default());
+    let run = rt.run_context(RunOptions::default());
+    let scope = NodeScope::new("proj", None)
+        .record(rec.clone())
+        .resolve_with(Arc::new(Names))
+        .config(None);
+    let out = rt
+        .render(&run, "models/m.sql", "{{ config(materialized='table', tags=['a']) }}select * from {{ ref('orders') }} join {{ source('raw', 'events') }} join {{ ref('pkg', 'x', v=2) }}", scope)
+        .unwrap();
+    assert_eq!(
+        out,
+        r#"select * from "db"."analytics"."orders" join "db"."raw"."events" join "db"."pkg"."x""#
+    );
+    let refs: Vec<_> = rec
+        .refs()
+        .into_iter()
+        .map(|r| (r.package, r.name, r.version))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            (None, "orders".into(), None),
+            (Some("pkg".into()), "x".into(), Some("2".into()))
+        ]
+    );
+    assert_eq!(rec.sources(), vec![["raw".to_owned(), "events".to_owned()]]);
+    assert_eq!(
+        serde_json::to_value(&rec.configs()[0]).unwrap(),
+        serde_json::json!({"materialized": "table", "tags": ["a"]})
+    );
+}
+
+#[test]
+fn python_values_render_like_python() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ true }} {{ none }} {{ [1, 'a'] }} {{ {'k': false} }} {{ 'a,b'.split(',') }}"
+        ),
+        "True None [1, 'a'] {'k': False} ['a', 'b']"
+    );
+}
+
+#[test]
+fn string_and_dict_methods_work() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ 'Abc'.lower() }} {{ 'abc'.startswith('a') }} {{ 'x_y'.replace('_', '-') }} {% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %} {{ 'a' in {'a': 1} }}"
+        ),
+        "abc True x-y a=1 True"
+    );
+}
+
+#[test]
+fn json_yaml_zip_set_md5_and_modules() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ tojson({'a': [1, 2]}) }} {{ fromjson('{\"x\": 3}').x }} {{ zip([1, 2], ['a', 'b']) | list | length }} {{ set([1, 1, 2]) | length }} {{ local_md5('abc') }} {{ modules.datetime.datetime(2024, 1, 2).strftime('%Y/%m/%d') }} {{ modules.re.sub('[0-9]+', 'N', 'a1b22') }}"
+        ),
+        "{\"a\": [1, 2]} 3 2 2 900150983cd24fb0d6963f7d28e17f72 2024/01/02 aNbN"
+    );
+}
+
+#[test]
+fn missing_var_and_env_var_errors_say_what_to_do() {
+    let rt = runtime(&[]);
+    let e = render(&rt, "{{ var('nope') }}").unwrap_err();
+    assert_eq!(e.code, "var-missing");
+    assert!(
+        e.message.contains("`nope`") && e.message.contains("--vars"),
+        "{}",
+        e.message
+    );
+    let e = render(&rt, "{{ env_var('MFB_SURELY_UNSET_VAR') }}").unwrap_err();
+    assert_eq!(e.code, "env-var-missing");
+    assert_eq!(
+        ok(&rt, "{{ env_var('MFB_SURELY_UNSET_VAR', 'dflt') }}"),
+        "dflt"
+    );
+}
+
+#[test]
+fn errors_point_at_the_file_line_and_source() {
+    let rt = runtime(&[(
+        "proj",
+        "macros/bad.sql",
+        "{% macro boom() %}\n  {{ exceptions.raise_compiler_error('kaboom') }}\n{% endmacro %}",
+    )]);
+    let e = render(&rt, "select 1\nfrom x\nwhere {{ boom() }}").unwrap_err();
+    assert!(e.message.contains("kaboom"), "{}", e.message);
+    let loc = e.location.clone().expect("located");
+    assert_eq!(
+        (loc.file.to_str().unwrap(), loc.line),
+        ("macros/bad.sql", 2)
+    );
+    assert_eq!(
+        e.source_line.as_deref(),
+        Some("  {{ exceptions.raise_compiler_error('kaboom') }}")
+    );
+    assert_eq!(
+        e.called_from
+            .first()
+            .map(|l| (l.file.to_str().unwrap().to_owned(), l.line)),
+        Some(("models/m.sql".to_owned(), 3))
+    );
+
+    let e = render(&rt, "select\n{{ ref('a' }}").unwrap_err();
+    assert_eq!(e.code, "jinja-syntax");
+    assert_eq!(e.location.unwrap().line, 2);
+}
+
+#[test]
+fn unknown_macro_is_reported() {
+    let rt = runtime(&[]);
+    let e = render(&rt, "{{ no_such_macro() }}").unwrap_err();
+    assert!(
+        e.message.contains("no_such_macro")
+            || e.code == "unknown-macro"
+            || e.message.contains("undefined"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn call_macro_from_rust_returns_values() {
+    let rt = runtime(&[(
+        "proj",
+        "macros/n.sql",
+        "{% macro pair(a, b) %}{{ return([a, b]) }}{% endmacro %}",
+    )]);
+    let run = rt.run_context(RunOptions::default());
+    let v = rt
+        .call_macro(
+            &run,
+            NodeScope::new("proj", None),
+            None,
+            "pair",
+            &[Value::from(1), Value::from("x")],
+        )
+        .unwrap();
+    assert_eq!(v.to_string(), "[1, 'x']");
+    let e = rt
+        .call_macro(&run, NodeScope::new("proj", None), None, "pari", &[])
+        .unwrap_err();
+    assert_eq!(e.help.as_deref(), Some("did you mean `pair`?"));
+}
