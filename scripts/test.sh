@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# THE test command of mfb: formatting, lints, every crate's tests against a real
+# throwaway PostgreSQL, and the dbt-compatibility check when present.
+#
+#   scripts/test.sh
+#
+# Environment:
+#   MFB_TEST_PACKAGES      narrow to these crates (space or comma separated), e.g.
+#                          MFB_TEST_PACKAGES=mfb-testkit; default: the whole workspace
+#   MFB_TEST_DATABASE_URL  use this server instead of starting a throwaway one
+#   MFB_TEST_PORT          port for the throwaway server (default: a free one)
+#   MFB_SKIP_COMPAT=1      skip scripts/compat-check.sh
+#
+# Every step runs even when an earlier one failed; the summary lists each step's result
+# and the exit code is 1 if any failed.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo=$(pwd)
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 2; }
+
+# --- what to check -------------------------------------------------------------------
+packages=${MFB_TEST_PACKAGES:-}
+packages=${packages//,/ }
+scope=(--workspace)
+fmt_scope=(--all)
+if [ -n "${packages// /}" ]; then
+  scope=()
+  fmt_scope=()
+  for p in $packages; do
+    [ -d "crates/$p" ] || die "MFB_TEST_PACKAGES names '$p', but there is no crates/$p"
+    scope+=(-p "$p")
+    fmt_scope+=(-p "$p")
+  done
+  echo "scripts/test.sh: narrowed to: $packages (unset MFB_TEST_PACKAGES for the whole workspace)"
+fi
+
+# --- tools ---------------------------------------------------------------------------
+command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust from https://rustup.rs, then rerun"
+for component in rustfmt clippy; do
+  sub=${component/rustfmt/fmt}
+  if ! cargo "$sub" --version >/dev/null 2>&1; then
+    command -v rustup >/dev/null 2>&1 || die "cargo $sub is missing and there is no rustup to add $component"
+    say "installing the $component component"
+    rustup component add "$component" || die "rustup could not add $component"
+  fi
+done
+
+# --- PostgreSQL ----------------------------------------------------------------------
+pg_dir=""
+cleanup() {
+  if [ -n "$pg_dir" ]; then
+    bash "$repo/scripts/pg.sh" stop "$pg_dir/data" || true
+    rm -rf "$pg_dir"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -n "${MFB_TEST_DATABASE_URL:-}" ]; then
+  echo "scripts/test.sh: using the server in MFB_TEST_DATABASE_URL"
+else
+  say "starting a throwaway PostgreSQL (scripts/pg.sh; installs the server with apt-get if missing)"
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/mfb-test-pg.XXXXXX") || die "mktemp failed"
+  chmod 755 "$pg_dir"
+  url=$(bash scripts/pg.sh start "$pg_dir/data" ${MFB_TEST_PORT:-}) || die "could not start PostgreSQL (see above)"
+  export MFB_TEST_DATABASE_URL=$url
+  echo "MFB_TEST_DATABASE_URL=$MFB_TEST_DATABASE_URL"
+fi
+
+# --- steps ---------------------------------------------------------------------------
+results=()
+failed=0
+step() {
+  local name=$1
+  shift
+  say "$name: $*"
+  local start=$SECONDS
+  if "$@"; then
+    results+=("ok      $name ($((SECONDS - start))s)")
+  else
+    results+=("FAILED  $name ($((SECONDS - start))s)")
+    failed=1
+  fi
+}
+
+step "format" cargo fmt "${fmt_scope[@]}" -- --check
+step "clippy" cargo clippy "${scope[@]}" --all-targets -- -D warnings
+step "tests" cargo test "${scope[@]}"
+if [ -d compat ] && [ -f scripts/compat-check.sh ] && [ -z "${MFB_SKIP_COMPAT:-}" ]; then
+  step "compat" bash scripts/compat-check.sh
+fi
+
+say "summary"
+printf '  %s\n' "${results[@]}"
+exit "$failed"
