@@ -128,16 +128,16 @@ pub fn dbt_data_type(formatted: &str) -> String {
     }
     // information_schema.data_type carries no time precision.
     for base in ["timestamp", "time"] {
-        if let Some(rest) = formatted.strip_prefix(&format!("{base}(")) {
-            if let Some(close) = rest.find(')') {
-                return format!("{base}{}", &rest[close + 1..]);
-            }
+        if let Some(rest) = formatted.strip_prefix(&format!("{base}("))
+            && let Some(close) = rest.find(')')
+        {
+            return format!("{base}{}", &rest[close + 1..]);
         }
     }
-    if let Some(rest) = formatted.strip_prefix("interval(") {
-        if let Some(close) = rest.find(')') {
-            return format!("interval{}", &rest[close + 1..]);
-        }
+    if let Some(rest) = formatted.strip_prefix("interval(")
+        && let Some(close) = rest.find(')')
+    {
+        return format!("interval{}", &rest[close + 1..]);
     }
     formatted.to_owned()
 }

@@ -402,10 +402,10 @@ impl Session<'_> {
         };
         for message in messages {
             match message {
-                SimpleQueryMessage::RowDescription(desc) => {
+                SimpleQueryMessage::RowDescription(desc)
                     // Each statement of a multi-statement text starts a new result; keep
                     // the last, as a DB-API cursor does.
-                    if columns.is_none() {
+                    if columns.is_none() => {
                         table.columns = desc
                             .iter()
                             .map(|c| Column {
@@ -415,7 +415,6 @@ impl Session<'_> {
                             .collect();
                         table.rows.clear();
                     }
-                }
                 SimpleQueryMessage::Row(row) => {
                     if row.len() != table.columns.len() {
                         return Err(PgError::Protocol(format!(

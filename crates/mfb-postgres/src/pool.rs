@@ -200,10 +200,10 @@ impl DerefMut for PooledConnection {
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         lock(&self.pool.in_use).remove(&self.id);
-        if let Some(conn) = self.conn.take() {
-            if !conn.is_closed() {
-                lock(&self.pool.idle).push(conn);
-            }
+        if let Some(conn) = self.conn.take()
+            && !conn.is_closed()
+        {
+            lock(&self.pool.idle).push(conn);
         }
     }
 }
