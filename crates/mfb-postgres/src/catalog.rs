@@ -80,6 +80,12 @@ join pg_catalog.pg_namespace n on n.oid = c.relnamespace
 where n.nspname = any($1::text[]) and c.relkind in ('r', 'v', 'm', 'f', 'p')
 order by n.nspname, c.relname";
 
+const GET_RELATION: &str = "
+select current_database()::text, n.nspname::text, c.relname::text, c.relkind::text
+from pg_catalog.pg_class c
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+where n.nspname = $1 and c.relname = $2 and c.relkind in ('r', 'v', 'm', 'f', 'p')";
+
 const COLUMNS: &str = "
 select a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnum::int4
 from pg_catalog.pg_attribute a
@@ -142,6 +148,17 @@ pub fn dbt_data_type(formatted: &str) -> String {
     formatted.to_owned()
 }
 
+fn relation_info(row: &tokio_postgres::Row) -> Result<RelationInfo, PgError> {
+    let relkind: String = row.get(3);
+    Ok(RelationInfo {
+        database: row.get(0),
+        schema: row.get(1),
+        name: row.get(2),
+        kind: RelationKind::from_relkind(&relkind)
+            .ok_or_else(|| PgError::Protocol(format!("unexpected relkind `{relkind}`")))?,
+    })
+}
+
 impl Session<'_> {
     pub(crate) async fn list_relations(
         &self,
@@ -153,19 +170,21 @@ impl Session<'_> {
             .query(LIST_RELATIONS, &[&schemas])
             .await
             .map_err(|e| self.err(e))?;
-        rows.iter()
-            .map(|row| {
-                let relkind: String = row.get(3);
-                Ok(RelationInfo {
-                    database: row.get(0),
-                    schema: row.get(1),
-                    name: row.get(2),
-                    kind: RelationKind::from_relkind(&relkind).ok_or_else(|| {
-                        PgError::Protocol(format!("unexpected relkind `{relkind}`"))
-                    })?,
-                })
-            })
-            .collect()
+        rows.iter().map(relation_info).collect()
+    }
+
+    pub(crate) async fn get_relation(
+        &self,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<RelationInfo>, PgError> {
+        self.check()?;
+        let rows = self
+            .client
+            .query(GET_RELATION, &[&schema, &name])
+            .await
+            .map_err(|e| self.err(e))?;
+        rows.first().map(relation_info).transpose()
     }
 
     pub(crate) async fn columns_in_relation(
@@ -234,6 +253,26 @@ macro_rules! catalog_methods {
                 schemas: &[&str],
             ) -> Result<Vec<RelationInfo>, PgError> {
                 self.session().list_relations(schemas).await
+            }
+
+            /// The relation `schema.name` (exact names), or `None` when it does not exist.
+            pub async fn get_relation(
+                &self,
+                schema: &str,
+                name: &str,
+            ) -> Result<Option<RelationInfo>, PgError> {
+                self.session().get_relation(schema, name).await
+            }
+
+            /// Lists `schemas` into a fresh [`RelationCache`](crate::RelationCache).
+            pub async fn load_relation_cache(
+                &self,
+                schemas: &[&str],
+            ) -> Result<crate::RelationCache, PgError> {
+                let relations = self.session().list_relations(schemas).await?;
+                let mut cache = crate::RelationCache::new();
+                cache.fill(schemas, relations);
+                Ok(cache)
             }
 
             /// The columns of `schema.name` in order; empty when the relation does not exist.

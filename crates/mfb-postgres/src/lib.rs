@@ -14,6 +14,7 @@ mod connection;
 mod error;
 mod pool;
 mod relation;
+mod relation_cache;
 mod table;
 mod tls;
 
@@ -24,4 +25,5 @@ pub use connection::{CancelToken, Connection, Transaction, connect};
 pub use error::{PgError, StatementError};
 pub use pool::{Pool, PooledConnection};
 pub use relation::{Relation, RelationKind, quote_ident, quote_literal};
+pub use relation_cache::RelationCache;
 pub use table::{Cell, Column, ExecResponse, Table};

@@ -37,6 +37,35 @@ async fn list_relations_covers_all_kinds_in_one_call() {
         ]
     );
     assert_eq!(rels[0].database, conn.database());
+
+    let one = conn
+        .get_relation("mfb_t_cat_a", "View")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(one, rels[0]);
+    assert!(
+        conn.get_relation("mfb_t_cat_a", "view")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        conn.get_relation("mfb_t_cat_a", "s")
+            .await
+            .unwrap()
+            .is_none(),
+        "sequences are not relations"
+    );
+    let cache = conn
+        .load_relation_cache(&["mfb_t_cat_a", "mfb_t_cat_b", "mfb_t_cat_none"])
+        .await
+        .unwrap();
+    assert!(cache.is_cached("mfb_t_cat_none"));
+    assert_eq!(
+        cache.get("mfb_t_cat_b", "m").map(|r| r.kind),
+        Some(RelationKind::MaterializedView)
+    );
     assert_eq!(
         rels[0].relation().to_string(),
         format!("\"{}\".\"mfb_t_cat_a\".\"View\"", conn.database())

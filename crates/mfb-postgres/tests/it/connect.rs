@@ -163,3 +163,20 @@ async fn search_path_role_and_application_name_are_applied() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn unix_socket_directory_as_host() {
+    let cluster = support::plain();
+    let mut config = cluster.config();
+    config.host = cluster.dir.display().to_string();
+    let conn = connect(&config).await.unwrap_or_else(|e| panic!("{e}"));
+    let t = conn
+        .fetch("select inet_server_addr() is null")
+        .await
+        .unwrap();
+    assert_eq!(
+        t.rows[0][0],
+        mfb_postgres::Cell::Bool(true),
+        "not a Unix socket"
+    );
+}

@@ -301,3 +301,28 @@ async fn cancel_token_cancels_one_connection() {
     canceller.await.unwrap().unwrap();
     assert_eq!(conn.execute("select 1").await.unwrap().rows_affected, 1);
 }
+
+#[tokio::test]
+async fn pool_replaces_connections_the_server_closed() {
+    let pool = Pool::connect(support::superuser(), 1).await.unwrap();
+    let pid = pool.fetch("select pg_backend_pid()").await.unwrap().rows[0][0].clone();
+    let admin = connect(&support::superuser()).await.unwrap();
+    let Cell::Int(pid_number) = pid else {
+        panic!("{pid:?}")
+    };
+    admin
+        .execute(&format!("select pg_terminate_backend({pid_number})"))
+        .await
+        .unwrap();
+    // The terminated session reports an error once, then the pool opens a new one.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match pool.fetch("select pg_backend_pid()").await {
+            Ok(t) => {
+                assert_ne!(t.rows[0][0], pid);
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "pool did not recover: {e}"),
+        }
+    }
+}

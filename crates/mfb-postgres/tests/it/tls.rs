@@ -176,3 +176,18 @@ async fn require_against_a_server_without_tls_fails_clearly() {
     c.sslmode = SslMode::Prefer;
     assert!(!uses_ssl(&c).await);
 }
+
+#[tokio::test]
+async fn cancel_works_over_tls() {
+    let conn = connect(&tls_config("127.0.0.1", SslMode::Require))
+        .await
+        .unwrap();
+    let token = conn.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        token.cancel().await
+    });
+    let err = conn.execute("select pg_sleep(10)").await.unwrap_err();
+    assert!(matches!(err, PgError::Cancelled { .. }), "{err:?}");
+    canceller.await.unwrap().unwrap();
+}
