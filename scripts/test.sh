@@ -89,8 +89,17 @@ step() {
 step "format" cargo fmt "${fmt_scope[@]}" -- --check
 step "clippy" cargo clippy "${scope[@]}" --all-targets -- -D warnings
 step "tests" cargo test "${scope[@]}"
+compat_check() {
+  # compat-check.sh runs target/debug/mfb; make sure it is the current build
+  cargo build -p mfb-cli && bash scripts/compat-check.sh
+}
 if [ -d compat ] && [ -f scripts/compat-check.sh ] && [ -z "${MFB_SKIP_COMPAT:-}" ]; then
-  step "compat" bash scripts/compat-check.sh
+  if [ -d crates/mfb-cli ]; then
+    step "compat" compat_check
+  else
+    results+=("FAILED  compat (compat/ exists but crates/mfb-cli, which it runs, does not)")
+    failed=1
+  fi
 fi
 
 say "summary"
