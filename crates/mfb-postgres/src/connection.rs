@@ -155,7 +155,7 @@ pub async fn connect(config: &ConnectionConfig) -> Result<Connection, PgError> {
                 return Err(PgError::Timeout {
                     host: config.host.clone(),
                     port: config.port,
-                    after: limit,
+                    after: Some(limit),
                 });
             }
         },

@@ -112,14 +112,14 @@ pub enum PgError {
         reason: String,
     },
     /// Connecting took longer than `connect_timeout`.
-    #[error("connecting to {host}:{port} timed out after {}", fmt_duration(*.after))]
+    #[error("connecting to {host}:{port} timed out{}", after.map(|d| format!(" after {}", fmt_duration(d))).unwrap_or_default())]
     Timeout {
         /// Server host.
         host: String,
         /// Server port.
         port: u16,
-        /// The timeout that elapsed.
-        after: Duration,
+        /// The configured `connect_timeout` that elapsed (`None`: the operating system's).
+        after: Option<Duration>,
     },
     /// `sslmode` demands TLS but the server does not offer it.
     #[error("{host}:{port} does not support SSL, but sslmode={sslmode} requires it")]
@@ -292,7 +292,7 @@ impl PgError {
                     return tls_error(tls, config);
                 }
                 if io.kind() == std::io::ErrorKind::TimedOut {
-                    let after = config.connect_timeout.unwrap_or_default();
+                    let after = config.connect_timeout;
                     return PgError::Timeout { host, port, after };
                 }
                 if is_tcp_failure(io.kind()) {

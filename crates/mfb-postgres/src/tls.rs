@@ -101,14 +101,15 @@ fn file_error(setting: &'static str, path: &Path, reason: String) -> PgError {
 }
 
 /// The CA file to verify against: `sslrootcert`, else libpq's `~/.postgresql/root.crt`
-/// when it exists. verify-ca and verify-full fail without one.
+/// when it exists (with it, `require` verifies like `verify-ca`, as in libpq).
+/// verify-ca and verify-full fail without one.
 fn root_cert_file(config: &ConnectionConfig) -> Result<Option<PathBuf>, PgError> {
     if let Some(path) = &config.sslrootcert {
         return Ok(Some(path.clone()));
     }
     let default = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".postgresql/root.crt"));
     match default {
-        Some(p) if p.is_file() && config.sslmode != SslMode::Require => Ok(Some(p)),
+        Some(p) if p.is_file() => Ok(Some(p)),
         _ if matches!(config.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) => {
             Err(PgError::InvalidConfig {
                 what: format!(
