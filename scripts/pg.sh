@@ -5,15 +5,18 @@
 #                                    (a free port when PORT is omitted), print its URL
 #   scripts/pg.sh stop DIR           stop the cluster in DIR (no error if not running)
 #   scripts/pg.sh url DIR            print the URL of the cluster running in DIR
+#   scripts/pg.sh bindir             print the server binaries' directory (installing them
+#                                    first if missing)
 #
 # Trust authentication on 127.0.0.1 only, fsync off: for throwaway data, never real data.
 # Uses the newest /usr/lib/postgresql/*/bin (or PG_BINDIR); installs the Debian package
 # `postgresql` with apt-get when no server binaries exist. When run as root, initdb and
-# pg_ctl run as the `postgres` OS user (initdb refuses to run as root).
+# pg_ctl run as the `postgres` OS user (initdb refuses to run as root), created if missing.
+# PG_NO_INSTALL=1 turns the apt-get install into an error (tests use it).
 set -euo pipefail
 
 usage() {
-  echo "usage: scripts/pg.sh start DIR [PORT] | stop DIR | url DIR" >&2
+  echo "usage: scripts/pg.sh start DIR [PORT] | stop DIR | url DIR | bindir" >&2
   exit 2
 }
 
@@ -26,6 +29,11 @@ find_bindir() {
 }
 
 install_server() {
+  if [ -n "${PG_NO_INSTALL:-}" ]; then
+    echo "pg.sh: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (PG_NO_INSTALL is set, not installing);" >&2
+    echo "       run 'scripts/pg.sh bindir' or 'apt-get install postgresql', or set PG_BINDIR" >&2
+    exit 1
+  fi
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "pg.sh: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin and no apt-get;" >&2
     echo "       install a PostgreSQL server, or set PG_BINDIR to its bin directory" >&2
@@ -47,6 +55,11 @@ if [ -z "$bindir" ] || [ ! -x "$bindir/pg_ctl" ]; then
   install_server
   bindir=$(find_bindir)
   [ -n "$bindir" ] && [ -x "$bindir/pg_ctl" ] || { echo "pg.sh: apt-get ran but no server binaries appeared" >&2; exit 1; }
+fi
+
+if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+  echo "pg.sh: creating the 'postgres' OS user to run the server (initdb refuses root)" >&2
+  useradd --system --no-create-home --shell /usr/sbin/nologin postgres
 fi
 
 as_pg() {
@@ -151,5 +164,6 @@ case "$cmd" in
     p=$(running_port "$1") || { echo "pg.sh: no cluster running in $1" >&2; exit 1; }
     url_for "$p"
     ;;
+  bindir) [ $# -eq 0 ] || usage; echo "$bindir" ;;
   *) usage ;;
 esac

@@ -59,10 +59,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# the testkit's own tests run scripts/pg.sh even when MFB_TEST_DATABASE_URL is set
+say "PostgreSQL server binaries (installed with apt-get if missing)"
+bash scripts/pg.sh bindir || die "no PostgreSQL server binaries and could not install them"
+
 if [ -n "${MFB_TEST_DATABASE_URL:-}" ]; then
   echo "scripts/test.sh: using the server in MFB_TEST_DATABASE_URL"
 else
-  say "starting a throwaway PostgreSQL (scripts/pg.sh; installs the server with apt-get if missing)"
+  say "starting a throwaway PostgreSQL (scripts/pg.sh)"
   pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/mfb-test-pg.XXXXXX") || die "mktemp failed"
   chmod 755 "$pg_dir"
   url=$(bash scripts/pg.sh start "$pg_dir/data" ${MFB_TEST_PORT:-}) || die "could not start PostgreSQL (see above)"

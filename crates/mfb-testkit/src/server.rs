@@ -207,6 +207,7 @@ fn start_throwaway_server() -> ServerInfo {
         .arg(&script)
         .arg("start")
         .arg(&data)
+        .env("PG_NO_INSTALL", "1")
         .stdin(Stdio::null())
         // its own process group: a Ctrl-C aimed at the tests leaves cleanup to the watcher
         .process_group(0)
