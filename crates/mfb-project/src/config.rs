@@ -350,7 +350,7 @@ pub fn unknown_config_keys(tree: &ConfigTree, resource: &str, source: &str) -> V
 
 fn check_level(
     level: &serde_json::Map<String, Value>,
-    lines: &LineNode,
+    lines: &LineNode<'_>,
     known: &[&'static str],
     resource: &str,
     tree: &ConfigTree,
@@ -452,10 +452,8 @@ pub fn native_value(rendered: &str) -> Value {
     let looks_decimal = !t.is_empty()
         && t.chars()
             .all(|c| c.is_ascii_digit() || c == '.' || c == '-');
-    if looks_decimal {
-        if let Some(n) = t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-            return Value::Number(n);
-        }
+    if looks_decimal && let Some(n) = t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        return Value::Number(n);
     }
     Value::String(rendered.to_owned())
 }

@@ -135,19 +135,20 @@ pub(crate) fn discover(
                 if name.starts_with('.') {
                     return false;
                 }
-                if entry.file_type().is_dir() && !skip.is_empty() {
-                    if let Ok(rel) = entry.path().strip_prefix(root) {
-                        let rel = rel.to_string_lossy().replace('\\', "/");
-                        return !skip.contains(&rel);
-                    }
+                if entry.file_type().is_dir()
+                    && !skip.is_empty()
+                    && let Ok(rel) = entry.path().strip_prefix(root)
+                {
+                    let rel = rel.to_string_lossy().replace('\\', "/");
+                    return !skip.contains(&rel);
                 }
                 true
             });
         // Unreadable directories are skipped like dbt's os.walk does.
         for entry in walker.flatten() {
-            if !entry.file_type().is_file()
-                && !(entry.file_type().is_symlink() && entry.path().is_file())
-            {
+            let is_file = entry.file_type().is_file()
+                || (entry.file_type().is_symlink() && entry.path().is_file());
+            if !is_file {
                 continue;
             }
             let Ok(resource_path) = entry.path().strip_prefix(&base) else {

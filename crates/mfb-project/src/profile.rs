@@ -196,10 +196,10 @@ pub fn load_profile_with_env(
         let at = Location::new(&label, target_lines.key_line(key), 0);
         let mut v = raw.clone();
         render_value(&mut v, render, &at)?;
-        if NUMERIC_FIELDS.contains(&key.as_str()) {
-            if let Value::String(s) = &v {
-                v = native_value(s);
-            }
+        if NUMERIC_FIELDS.contains(&key.as_str())
+            && let Value::String(s) = &v
+        {
+            v = native_value(s);
         }
         fields.insert(key.clone(), v);
     }
@@ -223,10 +223,10 @@ pub fn load_profile_with_env(
         if let Some(v) = text(key)? {
             return Ok(v);
         }
-        if let Some(alt) = alt {
-            if let Some(v) = text(alt)? {
-                return Ok(v);
-            }
+        if let Some(alt) = alt
+            && let Some(v) = text(alt)?
+        {
+            return Ok(v);
         }
         Err(invalid(
             target_line,

@@ -275,7 +275,7 @@ fn read_project_file(
 /// Reads typed fields of a dbt_project.yml, recording errors with their lines.
 struct FieldReader<'a> {
     file: String,
-    lines: &'a LineNode,
+    lines: &'a LineNode<'a>,
     errors: &'a mut Vec<ProjectError>,
 }
 
@@ -439,7 +439,7 @@ fn package_from_raw(
     dir: &Path,
     is_root: bool,
     prefix: &str,
-    lines: &LineNode,
+    lines: &LineNode<'_>,
     errors: &mut Vec<ProjectError>,
 ) -> Option<Package> {
     let obj = raw.as_object()?;
@@ -468,14 +468,14 @@ fn package_from_raw(
             return None;
         }
     };
-    if let Some(cv) = obj.get("config-version") {
-        if cv.as_i64() != Some(2) {
-            r.invalid(
-                "config-version",
-                format!("config-version {cv} is not supported"),
-                "write `config-version: 2` (or leave the key out)".into(),
-            );
-        }
+    if let Some(cv) = obj.get("config-version")
+        && cv.as_i64() != Some(2)
+    {
+        r.invalid(
+            "config-version",
+            format!("config-version {cv} is not supported"),
+            "write `config-version: 2` (or leave the key out)".into(),
+        );
     }
     let paths = |r: &mut FieldReader<'_>,
                  key: &str,

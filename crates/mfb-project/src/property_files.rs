@@ -4,6 +4,8 @@
 //! from the line scanner; entries of the wrong shape become [`ProjectError::Invalid`]
 //! pointing at their line, and parsing goes on with the next entry.
 
+use std::rc::Rc;
+
 use indexmap::IndexMap;
 use mfb_diagnostics::Location;
 use serde_json::{Map, Value};
@@ -51,7 +53,7 @@ pub(crate) fn parse_properties_file(
         Err(e) => return (props, vec![e]),
     };
     let lines = yaml_lines::scan(text);
-    match &value {
+    match value {
         Value::Null => {}
         Value::Object(top) => reader.read_top(top, &lines, &mut props),
         _ => reader.invalid(
@@ -69,12 +71,29 @@ struct Reader<'a> {
     errors: Vec<ProjectError>,
 }
 
-/// Where to read each field of a mapping from: the mapping and its line node.
-struct Entry<'v, 'n> {
-    map: &'v Map<String, Value>,
-    lines: &'n LineNode,
-    /// "model `orders`", for messages.
-    what: String,
+/// One entry being read: its remaining fields (each is taken out as it is read, so what
+/// is left is "extra") and its line node.
+struct Entry<'n> {
+    map: Map<String, Value>,
+    name: String,
+    lines: &'n LineNode<'n>,
+    kind: &'static str,
+    /// What the entry belongs to ("model `orders`" for a column), for messages.
+    owner: Option<Rc<str>>,
+}
+
+impl Entry<'_> {
+    fn take(&mut self, key: &str) -> Option<Value> {
+        self.map.shift_remove(key)
+    }
+
+    /// "column `id` of model `orders`", for messages (built only when one is needed).
+    fn what(&self) -> String {
+        match &self.owner {
+            Some(owner) => format!("{} `{}` of {owner}", self.kind, self.name),
+            None => format!("{} `{}`", self.kind, self.name),
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -93,7 +112,7 @@ impl Reader<'_> {
         });
     }
 
-    fn read_top(&mut self, top: &Map<String, Value>, lines: &LineNode, props: &mut Properties) {
+    fn read_top(&mut self, top: Map<String, Value>, lines: &LineNode<'_>, props: &mut Properties) {
         if let Some(version) = top.get("version") {
             let ok = matches!(version, Value::Number(n) if n.as_f64() == Some(2.0))
                 || matches!(version, Value::String(s) if s.trim() == "2");
@@ -107,7 +126,7 @@ impl Reader<'_> {
         }
         let empty = yaml_lines::empty();
         for (key, value) in top {
-            let node = lines.key(key).unwrap_or(&empty);
+            let node = lines.key(&key).unwrap_or(&empty);
             let kind = match key.as_str() {
                 "models" => "model",
                 "seeds" => "seed",
@@ -133,54 +152,57 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.into_iter().enumerate() {
                 let item_lines = node.item(i).unwrap_or(&empty);
                 let line = if item_lines.line > 0 {
                     item_lines.line
                 } else {
                     node.line
                 };
-                let Some(entry) = self.entry(item, item_lines, line, kind) else {
+                let Some(entry) = self.entry(item, item_lines, line, kind, None) else {
                     continue;
                 };
                 match key.as_str() {
-                    "models" => props.models.extend(self.node(&entry, line)),
-                    "seeds" => props.seeds.extend(self.node(&entry, line)),
-                    "snapshots" => props.snapshots.extend(self.node(&entry, line)),
-                    "analyses" => props.analyses.extend(self.node(&entry, line)),
-                    "sources" => props.sources.extend(self.source(&entry, line)),
-                    "macros" => props.macros.extend(self.macro_props(&entry, line)),
-                    "exposures" => props.exposures.extend(self.exposure(&entry, line)),
-                    _ => props.unit_tests.extend(self.unit_test(&entry, line)),
+                    "models" => props.models.push(self.node(entry, line)),
+                    "seeds" => props.seeds.push(self.node(entry, line)),
+                    "snapshots" => props.snapshots.push(self.node(entry, line)),
+                    "analyses" => props.analyses.push(self.node(entry, line)),
+                    "sources" => props.sources.push(self.source(entry, line)),
+                    "macros" => props.macros.push(self.macro_props(entry, line)),
+                    "exposures" => props.exposures.extend(self.exposure(entry, line)),
+                    _ => props.unit_tests.extend(self.unit_test(entry, line)),
                 }
             }
         }
     }
 
     /// A list item that must be a mapping with a `name:`.
-    fn entry<'v, 'n>(
+    fn entry<'n>(
         &mut self,
-        item: &'v Value,
-        lines: &'n LineNode,
+        item: Value,
+        lines: &'n LineNode<'n>,
         line: u32,
-        kind: &str,
-    ) -> Option<Entry<'v, 'n>> {
-        let Value::Object(map) = item else {
+        kind: &'static str,
+        owner: Option<&Rc<str>>,
+    ) -> Option<Entry<'n>> {
+        let Value::Object(mut map) = item else {
             self.invalid(
                 line,
                 format!(
                     "a {kind} entry must be a mapping, found {}",
-                    type_name(item)
+                    type_name(&item)
                 ),
                 &format!("write `- name: <{kind} name>` followed by its properties"),
             );
             return None;
         };
-        match map.get("name") {
+        match map.shift_remove("name") {
             Some(Value::String(name)) if !name.trim().is_empty() => Some(Entry {
                 map,
+                name,
                 lines,
-                what: format!("{kind} `{name}`"),
+                kind,
+                owner: owner.cloned(),
             }),
             _ => {
                 self.invalid(
@@ -193,9 +215,9 @@ impl Reader<'_> {
         }
     }
 
-    fn string(&mut self, e: &Entry<'_, '_>, key: &str) -> Option<String> {
-        match e.map.get(key)? {
-            Value::String(s) => Some(s.clone()),
+    fn string(&mut self, e: &mut Entry<'_>, key: &str) -> Option<String> {
+        match e.take(key)? {
+            Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             Value::Null => None,
@@ -204,8 +226,8 @@ impl Reader<'_> {
                     e.lines.key_line(key),
                     format!(
                         "`{key}` of {} must be text, found {}",
-                        e.what,
-                        type_name(other)
+                        e.what(),
+                        type_name(&other)
                     ),
                     &format!("write `{key}:` as a single string (quote it if needed)"),
                 );
@@ -214,17 +236,17 @@ impl Reader<'_> {
         }
     }
 
-    fn dict(&mut self, e: &Entry<'_, '_>, key: &str) -> IndexMap<String, Value> {
-        match e.map.get(key) {
-            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    fn dict(&mut self, e: &mut Entry<'_>, key: &str) -> IndexMap<String, Value> {
+        match e.take(key) {
+            Some(Value::Object(m)) => m.into_iter().collect(),
             None | Some(Value::Null) => IndexMap::new(),
             Some(other) => {
                 self.invalid(
                     e.lines.key_line(key),
                     format!(
                         "`{key}` of {} must be a mapping, found {}",
-                        e.what,
-                        type_name(other)
+                        e.what(),
+                        type_name(&other)
                     ),
                     &format!("write `{key}:` as `key: value` pairs on indented lines"),
                 );
@@ -233,21 +255,24 @@ impl Reader<'_> {
         }
     }
 
-    fn string_list(&mut self, e: &Entry<'_, '_>, key: &str) -> Vec<String> {
-        match e.map.get(key) {
+    fn string_list(&mut self, e: &mut Entry<'_>, key: &str) -> Vec<String> {
+        match e.take(key) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::String(s)) => vec![s],
             Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
+                .into_iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s),
+                    _ => None,
+                })
                 .collect(),
             Some(other) => {
                 self.invalid(
                     e.lines.key_line(key),
                     format!(
                         "`{key}` of {} must be a string or a list of strings, found {}",
-                        e.what,
-                        type_name(other)
+                        e.what(),
+                        type_name(&other)
                     ),
                     &format!("write `{key}: [a, b]`"),
                 );
@@ -256,17 +281,17 @@ impl Reader<'_> {
         }
     }
 
-    fn list(&mut self, e: &Entry<'_, '_>, key: &str) -> Vec<Value> {
-        match e.map.get(key) {
+    fn list(&mut self, e: &mut Entry<'_>, key: &str) -> Vec<Value> {
+        match e.take(key) {
             None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items.clone(),
+            Some(Value::Array(items)) => items,
             Some(other) => {
                 self.invalid(
                     e.lines.key_line(key),
                     format!(
                         "`{key}` of {} must be a list, found {}",
-                        e.what,
-                        type_name(other)
+                        e.what(),
+                        type_name(&other)
                     ),
                     &format!("write each element of `{key}:` as a `- ` list item"),
                 );
@@ -276,22 +301,22 @@ impl Reader<'_> {
     }
 
     /// `data_tests:` and the legacy `tests:` of an entry (both may be present).
-    fn tests(&mut self, e: &Entry<'_, '_>) -> Vec<TestSpec> {
+    fn tests(&mut self, e: &mut Entry<'_>) -> Vec<TestSpec> {
         let empty = yaml_lines::empty();
         let mut out = Vec::new();
         for key in ["data_tests", "tests"] {
             let node = e.lines.key(key).unwrap_or(&empty);
-            match e.map.get(key) {
+            match e.take(key) {
                 None | Some(Value::Null) => {}
                 Some(Value::Array(items)) => {
-                    for (i, item) in items.iter().enumerate() {
+                    for (i, item) in items.into_iter().enumerate() {
                         let line = node.item(i).map_or(node.line, |n| n.line);
-                        out.extend(self.test(item, line, &e.what));
+                        out.extend(self.test(item, line, e));
                     }
                 }
                 Some(other) => self.invalid(
                     node.line,
-                    format!("`{key}` of {} must be a list of tests, found {}", e.what, type_name(other)),
+                    format!("`{key}` of {} must be a list of tests, found {}", e.what(), type_name(&other)),
                     "write each test as a list item, e.g. `- unique` or `- accepted_values: {values: [a, b]}`",
                 ),
             }
@@ -299,33 +324,35 @@ impl Reader<'_> {
         out
     }
 
-    fn test(&mut self, item: &Value, line: u32, owner: &str) -> Option<TestSpec> {
+    fn test(&mut self, item: Value, line: u32, on: &Entry<'_>) -> Option<TestSpec> {
         const HELP: &str = "write `- unique`, `- accepted_values: {values: [a, b]}` or \
              `- name: my_test` with `test_name: accepted_values`";
-        let (full_name, args_src): (String, Map<String, Value>) = match item {
-            Value::String(s) => (s.clone(), Map::new()),
-            Value::Object(m) if m.contains_key("test_name") => {
-                let Some(name) = m.get("test_name").and_then(Value::as_str) else {
+        let owner = || on.what();
+        let (full_name, mut args_src): (String, Map<String, Value>) = match item {
+            Value::String(s) => (s, Map::new()),
+            Value::Object(mut m) if m.contains_key("test_name") => {
+                let Some(Value::String(name)) = m.shift_remove("test_name") else {
                     self.invalid(
                         line,
-                        format!("`test_name` of a test on {owner} must be text"),
+                        format!(
+                            "`test_name` of a test on {owner} must be text",
+                            owner = owner()
+                        ),
                         HELP,
                     );
                     return None;
                 };
-                let mut rest = m.clone();
-                rest.remove("test_name");
-                (name.to_owned(), rest)
+                (name, m)
             }
             Value::Object(m) if m.len() == 1 => {
-                let (name, args) = m.iter().next().expect("one entry");
+                let (name, args) = m.into_iter().next().expect("one entry");
                 match args {
-                    Value::Object(a) => (name.clone(), a.clone()),
-                    Value::Null => (name.clone(), Map::new()),
+                    Value::Object(a) => (name, a),
+                    Value::Null => (name, Map::new()),
                     other => {
                         self.invalid(
                             line,
-                            format!("the arguments of test `{name}` on {owner} must be a mapping, found {}", type_name(other)),
+                            format!("the arguments of test `{name}` on {owner} must be a mapping, found {}", type_name(&other), owner = owner()),
                             HELP,
                         );
                         return None;
@@ -336,7 +363,7 @@ impl Reader<'_> {
                 let keys: Vec<&str> = m.keys().map(String::as_str).collect();
                 self.invalid(
                     line,
-                    format!("a test on {owner} has several keys ({}) but no `test_name:`", keys.join(", ")),
+                    format!("a test on {owner} has several keys ({}) but no `test_name:`", keys.join(", "), owner = owner()),
                     "indent the arguments under the test name, or add `test_name:` to name the test",
                 );
                 return None;
@@ -346,7 +373,8 @@ impl Reader<'_> {
                     line,
                     format!(
                         "a test on {owner} must be a name or a mapping, found {}",
-                        type_name(other)
+                        type_name(&other),
+                        owner = owner()
                     ),
                     HELP,
                 );
@@ -356,7 +384,7 @@ impl Reader<'_> {
         let Some((namespace, test_name)) = split_test_name(&full_name) else {
             self.invalid(
                 line,
-                format!("`{full_name}` is not a valid test name (on {owner})"),
+                format!("`{full_name}` is not a valid test name (on {owner})", owner = owner()),
                 "a test name is an identifier, optionally prefixed by its package: `dbt_utils.not_empty_string`",
             );
             return None;
@@ -367,8 +395,7 @@ impl Reader<'_> {
             origin: self.origin(line),
             ..TestSpec::default()
         };
-        let mut args_src = args_src;
-        let mut config: Map<String, Value> = match args_src.remove("config") {
+        let config: Map<String, Value> = match args_src.shift_remove("config") {
             Some(Value::Object(c)) => c,
             None | Some(Value::Null) => Map::new(),
             Some(other) => {
@@ -376,7 +403,8 @@ impl Reader<'_> {
                     line,
                     format!(
                         "`config` of test `{full_name}` on {owner} must be a mapping, found {}",
-                        type_name(&other)
+                        type_name(&other),
+                        owner = owner()
                     ),
                     HELP,
                 );
@@ -384,11 +412,11 @@ impl Reader<'_> {
             }
         };
         for key in TEST_CONFIG_ARGS {
-            if let Some(value) = args_src.remove(*key) {
+            if let Some(value) = args_src.shift_remove(*key) {
                 if config.contains_key(*key) {
                     self.invalid(
                         line,
-                        format!("test `{full_name}` on {owner} sets `{key}` both at the top level and under `config:`"),
+                        format!("test `{full_name}` on {owner} sets `{key}` both at the top level and under `config:`", owner = owner()),
                         &format!("keep `{key}` only under `config:`"),
                     );
                     continue;
@@ -396,23 +424,27 @@ impl Reader<'_> {
                 spec.config.insert((*key).to_owned(), value);
             }
         }
-        spec.config.extend(std::mem::take(&mut config));
-        match args_src.remove("name") {
+        spec.config.extend(config);
+        match args_src.shift_remove("name") {
             Some(Value::String(n)) => spec.custom_name = Some(n),
             None | Some(Value::Null) => {}
             Some(other) => self.invalid(
                 line,
                 format!(
                     "`name` of test `{full_name}` on {owner} must be text, found {}",
-                    type_name(&other)
+                    type_name(&other),
+                    owner = owner()
                 ),
                 HELP,
             ),
         }
-        if let Some(d) = args_src.remove("description") {
-            spec.description = d.as_str().map_or_else(|| d.to_string(), str::to_owned);
+        if let Some(d) = args_src.shift_remove("description") {
+            spec.description = match d {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
         }
-        let arguments = args_src.remove("arguments");
+        let arguments = args_src.shift_remove("arguments");
         spec.args = args_src.into_iter().collect();
         match arguments {
             Some(Value::Object(a)) => spec.args.extend(a),
@@ -421,7 +453,8 @@ impl Reader<'_> {
                 line,
                 format!(
                     "`arguments` of test `{full_name}` on {owner} must be a mapping, found {}",
-                    type_name(&other)
+                    type_name(&other),
+                    owner = owner()
                 ),
                 "write `arguments: {values: [a, b]}`",
             ),
@@ -429,29 +462,26 @@ impl Reader<'_> {
         Some(spec)
     }
 
-    fn columns(&mut self, e: &Entry<'_, '_>) -> Vec<ColumnProps> {
+    fn columns(&mut self, e: &mut Entry<'_>) -> Vec<ColumnProps> {
         let empty = yaml_lines::empty();
         let node = e.lines.key("columns").unwrap_or(&empty);
         let items = self.list(e, "columns");
+        let owner: Rc<str> = Rc::from(e.what());
         let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             let lines = node.item(i).unwrap_or(&empty);
             let line = if lines.line > 0 {
                 lines.line
             } else {
                 node.line
             };
-            let Some(c) = self.entry(item, lines, line, "column") else {
+            let Some(mut c) = self.entry(item, lines, line, "column", Some(&owner)) else {
                 continue;
             };
-            let c = Entry {
-                what: format!("{} of {}", c.what, e.what),
-                ..c
-            };
-            let mut meta = self.dict(&c, "meta");
-            let mut tags = self.string_list(&c, "tags");
+            let mut meta = self.dict(&mut c, "meta");
+            let mut tags = self.string_list(&mut c, "tags");
             // dbt 1.10 also accepts `config: {meta, tags}` on columns.
-            let config = self.dict(&c, "config");
+            let config = self.dict(&mut c, "config");
             if let Some(Value::Object(m)) = config.get("meta") {
                 meta.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
@@ -462,141 +492,126 @@ impl Reader<'_> {
                 }
                 _ => {}
             }
-            let quote = match c.map.get("quote") {
+            let quote = match c.take("quote") {
                 None | Some(Value::Null) => None,
-                Some(Value::Bool(b)) => Some(*b),
+                Some(Value::Bool(b)) => Some(b),
                 Some(other) => {
                     self.invalid(
                         c.lines.key_line("quote"),
                         format!(
                             "`quote` of {} must be true or false, found {}",
-                            c.what,
-                            type_name(other)
+                            c.what(),
+                            type_name(&other)
                         ),
                         "write `quote: true` or `quote: false`",
                     );
                     None
                 }
             };
-            let known = [
-                "name",
-                "description",
-                "data_type",
-                "meta",
-                "tags",
-                "quote",
-                "constraints",
-                "data_tests",
-                "tests",
-                "config",
-            ];
+            let description = self.string(&mut c, "description").unwrap_or_default();
+            let data_type = self.string(&mut c, "data_type");
+            let constraints = self.list(&mut c, "constraints");
+            let tests = self.tests(&mut c);
             out.push(ColumnProps {
-                name: c.map["name"].as_str().unwrap_or_default().to_owned(),
-                description: self.string(&c, "description").unwrap_or_default(),
-                data_type: self.string(&c, "data_type"),
+                description,
+                data_type,
                 meta,
                 tags,
                 quote,
-                constraints: self.list(&c, "constraints"),
-                tests: self.tests(&c),
-                extra: extra(c.map, &known),
+                constraints,
+                tests,
                 origin: self.origin(line),
+                extra: c.map.into_iter().collect(),
+                name: c.name,
             });
         }
         out
     }
 
-    fn node(&mut self, e: &Entry<'_, '_>, line: u32) -> Option<NodeProps> {
-        let known = [
-            "name",
-            "description",
-            "config",
-            "meta",
-            "tags",
-            "docs",
-            "columns",
-            "data_tests",
-            "tests",
-        ];
-        Some(NodeProps {
-            name: e.map["name"].as_str().unwrap_or_default().to_owned(),
-            description: self.string(e, "description").unwrap_or_default(),
-            config: self.dict(e, "config"),
-            meta: self.dict(e, "meta"),
-            tags: self.string_list(e, "tags"),
-            docs: e.map.get("docs").filter(|v| !v.is_null()).cloned(),
-            columns: self.columns(e),
-            tests: self.tests(e),
-            extra: extra(e.map, &known),
+    fn node(&mut self, mut e: Entry<'_>, line: u32) -> NodeProps {
+        let description = self.string(&mut e, "description").unwrap_or_default();
+        let config = self.dict(&mut e, "config");
+        let meta = self.dict(&mut e, "meta");
+        let tags = self.string_list(&mut e, "tags");
+        let docs = e.take("docs").filter(|v| !v.is_null());
+        let columns = self.columns(&mut e);
+        let tests = self.tests(&mut e);
+        NodeProps {
+            description,
+            config,
+            meta,
+            tags,
+            docs,
+            columns,
+            tests,
             origin: self.origin(line),
-        })
+            extra: e.map.into_iter().collect(),
+            name: e.name,
+        }
     }
 
-    fn source(&mut self, e: &Entry<'_, '_>, line: u32) -> Option<SourceProps> {
+    fn source(&mut self, mut e: Entry<'_>, line: u32) -> SourceProps {
         let empty = yaml_lines::empty();
         let node = e.lines.key("tables").unwrap_or(&empty);
-        let items = self.list(e, "tables");
+        let items = self.list(&mut e, "tables");
+        let owner: Rc<str> = Rc::from(e.what());
         let mut tables = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             let lines = node.item(i).unwrap_or(&empty);
             let tline = if lines.line > 0 {
                 lines.line
             } else {
                 node.line
             };
-            let Some(t) = self.entry(item, lines, tline, "source table") else {
+            let Some(mut t) = self.entry(item, lines, tline, "source table", Some(&owner)) else {
                 continue;
             };
-            let t = Entry {
-                what: format!("{} of {}", t.what, e.what),
-                ..t
-            };
             tables.push(SourceTableProps {
-                name: t.map["name"].as_str().unwrap_or_default().to_owned(),
-                description: self.string(&t, "description").unwrap_or_default(),
-                identifier: self.string(&t, "identifier"),
-                loaded_at_field: self.string(&t, "loaded_at_field"),
-                loaded_at_query: self.string(&t, "loaded_at_query"),
-                freshness: t.map.get("freshness").cloned(),
-                quoting: self.dict(&t, "quoting"),
-                config: self.dict(&t, "config"),
-                meta: self.dict(&t, "meta"),
-                tags: self.string_list(&t, "tags"),
-                columns: self.columns(&t),
-                tests: self.tests(&t),
-                external: t.map.get("external").filter(|v| !v.is_null()).cloned(),
+                description: self.string(&mut t, "description").unwrap_or_default(),
+                identifier: self.string(&mut t, "identifier"),
+                loaded_at_field: self.string(&mut t, "loaded_at_field"),
+                loaded_at_query: self.string(&mut t, "loaded_at_query"),
+                freshness: t.take("freshness"),
+                quoting: self.dict(&mut t, "quoting"),
+                config: self.dict(&mut t, "config"),
+                meta: self.dict(&mut t, "meta"),
+                tags: self.string_list(&mut t, "tags"),
+                columns: self.columns(&mut t),
+                tests: self.tests(&mut t),
+                external: t.take("external").filter(|v| !v.is_null()),
                 origin: self.origin(tline),
+                name: t.name,
             });
         }
-        Some(SourceProps {
-            name: e.map["name"].as_str().unwrap_or_default().to_owned(),
-            description: self.string(e, "description").unwrap_or_default(),
-            database: self.string(e, "database"),
-            schema: self.string(e, "schema"),
-            loader: self.string(e, "loader").unwrap_or_default(),
-            loaded_at_field: self.string(e, "loaded_at_field"),
-            freshness: e.map.get("freshness").cloned(),
-            quoting: self.dict(e, "quoting"),
-            config: self.dict(e, "config"),
-            meta: self.dict(e, "meta"),
-            tags: self.string_list(e, "tags"),
+        SourceProps {
+            description: self.string(&mut e, "description").unwrap_or_default(),
+            database: self.string(&mut e, "database"),
+            schema: self.string(&mut e, "schema"),
+            loader: self.string(&mut e, "loader").unwrap_or_default(),
+            loaded_at_field: self.string(&mut e, "loaded_at_field"),
+            freshness: e.take("freshness"),
+            quoting: self.dict(&mut e, "quoting"),
+            config: self.dict(&mut e, "config"),
+            meta: self.dict(&mut e, "meta"),
+            tags: self.string_list(&mut e, "tags"),
             tables,
             origin: self.origin(line),
-        })
+            name: e.name,
+        }
     }
 
-    fn macro_props(&mut self, e: &Entry<'_, '_>, line: u32) -> Option<MacroProps> {
-        Some(MacroProps {
-            name: e.map["name"].as_str().unwrap_or_default().to_owned(),
-            description: self.string(e, "description").unwrap_or_default(),
-            arguments: self.list(e, "arguments"),
-            meta: self.dict(e, "meta"),
+    fn macro_props(&mut self, mut e: Entry<'_>, line: u32) -> MacroProps {
+        MacroProps {
+            description: self.string(&mut e, "description").unwrap_or_default(),
+            arguments: self.list(&mut e, "arguments"),
+            meta: self.dict(&mut e, "meta"),
             origin: self.origin(line),
-        })
+            name: e.name,
+        }
     }
 
-    fn exposure(&mut self, e: &Entry<'_, '_>, line: u32) -> Option<ExposureProps> {
-        let depends_on = self.list(e, "depends_on");
+    fn exposure(&mut self, mut e: Entry<'_>, line: u32) -> Option<ExposureProps> {
+        let depends_on = self.list(&mut e, "depends_on");
         let mut deps = Vec::with_capacity(depends_on.len());
         for d in depends_on {
             match d {
@@ -605,64 +620,57 @@ impl Reader<'_> {
                     e.lines.key_line("depends_on"),
                     format!(
                         "`depends_on` of {} must list strings, found {}",
-                        e.what,
+                        e.what(),
                         type_name(&other)
                     ),
                     "write `- ref('model_name')` or `- source('source', 'table')`",
                 ),
             }
         }
-        let Some(exposure_type) = self.string(e, "type") else {
+        let Some(exposure_type) = self.string(&mut e, "type") else {
             self.invalid(
                 line,
-                format!("{} has no `type:`", e.what),
+                format!("{} has no `type:`", e.what()),
                 "add `type:` with one of dashboard, notebook, analysis, ml, application",
             );
             return None;
         };
         Some(ExposureProps {
-            name: e.map["name"].as_str().unwrap_or_default().to_owned(),
-            label: self.string(e, "label"),
+            label: self.string(&mut e, "label"),
             exposure_type,
-            url: self.string(e, "url"),
-            maturity: self.string(e, "maturity"),
-            description: self.string(e, "description").unwrap_or_default(),
-            owner: self.dict(e, "owner"),
+            url: self.string(&mut e, "url"),
+            maturity: self.string(&mut e, "maturity"),
+            description: self.string(&mut e, "description").unwrap_or_default(),
+            owner: self.dict(&mut e, "owner"),
             depends_on: deps,
-            meta: self.dict(e, "meta"),
-            tags: self.string_list(e, "tags"),
-            config: self.dict(e, "config"),
+            meta: self.dict(&mut e, "meta"),
+            tags: self.string_list(&mut e, "tags"),
+            config: self.dict(&mut e, "config"),
             origin: self.origin(line),
+            name: e.name,
         })
     }
 
-    fn unit_test(&mut self, e: &Entry<'_, '_>, line: u32) -> Option<UnitTestProps> {
-        let Some(model) = self.string(e, "model") else {
+    fn unit_test(&mut self, mut e: Entry<'_>, line: u32) -> Option<UnitTestProps> {
+        let Some(model) = self.string(&mut e, "model") else {
             self.invalid(
                 line,
-                format!("{} has no `model:`", e.what),
+                format!("{} has no `model:`", e.what()),
                 "add `model: <name of the model under test>`",
             );
             return None;
         };
         Some(UnitTestProps {
-            name: e.map["name"].as_str().unwrap_or_default().to_owned(),
             model,
-            description: self.string(e, "description").unwrap_or_default(),
-            given: self.list(e, "given"),
-            expect: e.map.get("expect").cloned().unwrap_or(Value::Null),
-            overrides: e.map.get("overrides").filter(|v| !v.is_null()).cloned(),
-            config: self.dict(e, "config"),
+            description: self.string(&mut e, "description").unwrap_or_default(),
+            given: self.list(&mut e, "given"),
+            expect: e.take("expect").unwrap_or(Value::Null),
+            overrides: e.take("overrides").filter(|v| !v.is_null()),
+            config: self.dict(&mut e, "config"),
             origin: self.origin(line),
+            name: e.name,
         })
     }
-}
-
-fn extra(map: &Map<String, Value>, known: &[&str]) -> IndexMap<String, Value> {
-    map.iter()
-        .filter(|(k, _)| !known.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 /// `pkg.name` -> (Some(pkg), name); `name` -> (None, name); None when not identifiers.

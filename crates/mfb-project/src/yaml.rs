@@ -12,6 +12,13 @@ use crate::ProjectError;
 /// Parses `text` (the contents of `file`, a path relative to the project root). An empty
 /// document (or one holding only comments) is `Value::Null`.
 pub(crate) fn parse_yaml(text: &str, file: &str) -> Result<Value, ProjectError> {
+    // Fast path: straight into JSON values (duplicate keys: the last wins, as in dbt).
+    // Merge keys, tags and complex keys need serde_yaml's own values.
+    if !text.contains("<<")
+        && let Ok(v) = serde_yaml::from_str::<Value>(text)
+    {
+        return Ok(v);
+    }
     let mut value: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => return Err(yaml_error(&e, file)),

@@ -5,27 +5,29 @@
 //! (`|`, `>`), multi-line quoted scalars and flow collections (`[...]`, `{...}`) are
 //! skipped as leaves: anything inside them gets the line where they start.
 
+use std::borrow::Cow;
+
 /// A node of the block structure: the line where it starts and its children.
 #[derive(Debug, Default)]
-pub(crate) struct LineNode {
+pub(crate) struct LineNode<'a> {
     /// 1-based line of the key (mapping entry) or of the `-` (sequence item).
     pub line: u32,
     /// 1-based column of the key or the `-`.
     pub column: u32,
-    children: Children,
+    children: Children<'a>,
 }
 
 #[derive(Debug, Default)]
-enum Children {
+enum Children<'a> {
     #[default]
     Leaf,
-    Map(Vec<(String, LineNode)>),
-    Seq(Vec<LineNode>),
+    Map(Vec<(Cow<'a, str>, LineNode<'a>)>),
+    Seq(Vec<LineNode<'a>>),
 }
 
-impl LineNode {
+impl<'a> LineNode<'a> {
     /// The entry of key `key`, if this node is a block mapping holding it.
-    pub(crate) fn key(&self, key: &str) -> Option<&LineNode> {
+    pub(crate) fn key(&self, key: &str) -> Option<&LineNode<'a>> {
         match &self.children {
             Children::Map(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, n)| n),
             _ => None,
@@ -33,7 +35,7 @@ impl LineNode {
     }
 
     /// The `index`-th item, if this node is a block sequence.
-    pub(crate) fn item(&self, index: usize) -> Option<&LineNode> {
+    pub(crate) fn item(&self, index: usize) -> Option<&LineNode<'a>> {
         match &self.children {
             Children::Seq(items) => items.get(index),
             _ => None,
@@ -47,23 +49,23 @@ impl LineNode {
 }
 
 /// An empty tree: every lookup answers "no line" (callers fall back to line 0 or a parent).
-pub(crate) fn empty() -> LineNode {
+pub(crate) fn empty() -> LineNode<'static> {
     LineNode::default()
 }
 
 #[derive(Debug)]
-struct Token {
+struct Token<'a> {
     line: u32,
     col: usize,
-    kind: TokenKind,
+    kind: TokenKind<'a>,
 }
 
 #[derive(Debug)]
-enum TokenKind {
+enum TokenKind<'a> {
     Dash,
     /// A mapping key; `inline` when its value starts on the same line.
     Key {
-        name: String,
+        name: Cow<'a, str>,
         inline: bool,
     },
     Scalar,
@@ -87,7 +89,7 @@ enum State {
 }
 
 /// Builds the block structure of `text`.
-pub(crate) fn scan(text: &str) -> LineNode {
+pub(crate) fn scan(text: &str) -> LineNode<'_> {
     let tokens = tokenize(text);
     let mut i = 0;
     let mut root = LineNode {
@@ -99,7 +101,7 @@ pub(crate) fn scan(text: &str) -> LineNode {
     root
 }
 
-fn tokenize(text: &str) -> Vec<Token> {
+fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::new();
     let mut state = State::Normal;
     for (idx, raw) in text.lines().enumerate() {
@@ -167,7 +169,7 @@ fn tokenize(text: &str) -> Vec<Token> {
                 }
                 continue;
             }
-            let (token, next_state) = scan_entry(bytes, p, line_no);
+            let (token, next_state) = scan_entry(raw, p, line_no);
             tokens.push(token);
             if let Some(s) = next_state {
                 state = s;
@@ -179,7 +181,8 @@ fn tokenize(text: &str) -> Vec<Token> {
 }
 
 /// Scans what starts at `p` (after any dashes): a `key: value` entry or a scalar.
-fn scan_entry(bytes: &[u8], p: usize, line: u32) -> (Token, Option<State>) {
+fn scan_entry(raw: &str, p: usize, line: u32) -> (Token<'_>, Option<State>) {
+    let bytes = raw.as_bytes();
     let col = p;
     let first = bytes[p];
     let (key_end, key_name) = if first == b'"' || first == b'\'' {
@@ -193,10 +196,10 @@ fn scan_entry(bytes: &[u8], p: usize, line: u32) -> (Token, Option<State>) {
                     && bytes[q] == b':'
                     && (q + 1 == bytes.len() || is_space(bytes[q + 1]))
                 {
-                    let name = unquote(&bytes[p + 1..close], first);
+                    let name = unquote(&raw[p + 1..close], first);
                     (Some(q), name)
                 } else {
-                    (None, String::new())
+                    (None, Cow::Borrowed(""))
                 }
             }
             // A quoted scalar that goes on past this line.
@@ -226,11 +229,8 @@ fn scan_entry(bytes: &[u8], p: usize, line: u32) -> (Token, Option<State>) {
         );
     } else {
         match find_plain_colon(bytes, p) {
-            Some(q) => {
-                let name = String::from_utf8_lossy(&bytes[p..q]).trim_end().to_owned();
-                (Some(q), name)
-            }
-            None => (None, String::new()),
+            Some(q) => (Some(q), Cow::Borrowed(raw[p..q].trim_end())),
+            None => (None, Cow::Borrowed("")),
         }
     };
     let Some(colon) = key_end else {
@@ -370,17 +370,23 @@ fn scan_flow(
     (depth, quote)
 }
 
-fn unquote(inner: &[u8], quote: u8) -> String {
-    let s = String::from_utf8_lossy(inner);
-    if quote == b'\'' {
-        s.replace("''", "'")
-    } else {
+fn unquote(inner: &str, quote: u8) -> Cow<'_, str> {
+    if quote == b'\'' && inner.contains("''") {
+        Cow::Owned(inner.replace("''", "'"))
+    } else if quote == b'"' && inner.contains('\\') {
         // Keys with escapes are rare; unescape the common ones.
-        s.replace("\\\"", "\"").replace("\\\\", "\\")
+        Cow::Owned(inner.replace("\\\"", "\"").replace("\\\\", "\\"))
+    } else {
+        Cow::Borrowed(inner)
     }
 }
 
-fn parse_value(tokens: &[Token], i: &mut usize, parent_col: isize, same_col_seq: bool) -> Children {
+fn parse_value<'a>(
+    tokens: &[Token<'a>],
+    i: &mut usize,
+    parent_col: isize,
+    same_col_seq: bool,
+) -> Children<'a> {
     let Some(tok) = tokens.get(*i) else {
         return Children::Leaf;
     };
@@ -401,13 +407,13 @@ fn parse_value(tokens: &[Token], i: &mut usize, parent_col: isize, same_col_seq:
     }
 }
 
-fn skip_deeper(tokens: &[Token], i: &mut usize, col: usize) {
+fn skip_deeper(tokens: &[Token<'_>], i: &mut usize, col: usize) {
     while tokens.get(*i).is_some_and(|t| t.col > col) {
         *i += 1;
     }
 }
 
-fn parse_seq(tokens: &[Token], i: &mut usize, col: usize) -> Children {
+fn parse_seq<'a>(tokens: &[Token<'a>], i: &mut usize, col: usize) -> Children<'a> {
     let mut items = Vec::new();
     while let Some(tok) = tokens.get(*i) {
         if tok.col != col || !matches!(tok.kind, TokenKind::Dash) {
@@ -426,7 +432,7 @@ fn parse_seq(tokens: &[Token], i: &mut usize, col: usize) -> Children {
     Children::Seq(items)
 }
 
-fn parse_map(tokens: &[Token], i: &mut usize, col: usize) -> Children {
+fn parse_map<'a>(tokens: &[Token<'a>], i: &mut usize, col: usize) -> Children<'a> {
     let mut entries = Vec::new();
     while let Some(tok) = tokens.get(*i) {
         let TokenKind::Key { name, inline } = &tok.kind else {
