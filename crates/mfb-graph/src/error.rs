@@ -7,10 +7,21 @@ use mfb_diagnostics::{Diagnostic, IntoDiagnostic, Location};
 pub enum GraphError {
     /// A `ref()` names nothing. `suggestion` is a close name, if any.
     #[error("{from} refers to `{name}`, which is not a model, seed or snapshot")]
-    UnknownRef { from: String, name: String, at: Option<Location>, suggestion: Option<String> },
+    UnknownRef {
+        from: String,
+        name: String,
+        at: Option<Location>,
+        suggestion: Option<String>,
+    },
     /// A `source()` names nothing.
     #[error("{from} refers to source `{source_name}.{table}`, which is not defined")]
-    UnknownSource { from: String, source_name: String, table: String, at: Option<Location>, suggestion: Option<String> },
+    UnknownSource {
+        from: String,
+        source_name: String,
+        table: String,
+        at: Option<Location>,
+        suggestion: Option<String>,
+    },
     /// A dependency cycle, as the path of unique ids `a -> b -> a`.
     #[error("dependency cycle: {}", path.join(" -> "))]
     Cycle { path: Vec<String> },
@@ -24,6 +35,53 @@ pub enum GraphError {
 
 impl IntoDiagnostic for GraphError {
     fn into_diagnostic(self) -> Diagnostic {
-        todo!("mfb-graph helper: stable code per variant, location, help with suggestion")
+        let message = self.to_string();
+        match self {
+            GraphError::UnknownRef { from, name, at, suggestion } => {
+                let d = Diagnostic::error("ref-not-found", format!("`ref('{name}')` does not name a model, seed or snapshot"))
+                    .with_note(format!("in {from}"));
+                let d = match suggestion {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "create `{name}` (e.g. models/{name}.sql), fix the name, or check that it is not disabled"
+                    )),
+                };
+                with_location(d, at)
+            }
+            GraphError::UnknownSource { from, source_name, table, at, suggestion } => {
+                let d = Diagnostic::error(
+                    "source-not-found",
+                    format!("`source('{source_name}', '{table}')` is not defined in any sources YAML"),
+                )
+                .with_note(format!("in {from}"));
+                let d = match suggestion {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "declare table `{table}` under source `{source_name}` in a properties file (e.g. models/sources.yml)"
+                    )),
+                };
+                with_location(d, at)
+            }
+            GraphError::Cycle { path } => {
+                let first = path.first().cloned().unwrap_or_default();
+                Diagnostic::error("dependency-cycle", message)
+                    .with_note(format!("each node in the cycle depends on the one before it; `{first}` ends up depending on itself"))
+                    .with_help("remove one of the ref()/source() calls in the cycle, or move the shared logic into a separate model")
+            }
+            GraphError::BadSelector { .. } => Diagnostic::error("bad-selector", message).with_help(
+                "see dbt's node selection syntax: `name`, `+name`, `name+`, `@name`, `tag:x`, `path:models/x`, \
+                 `config.materialized:table`, `source:s.t`, `state:modified`; space = union, comma = intersection",
+            ),
+            GraphError::State { path, .. } => Diagnostic::error("state-manifest", message)
+                .at(Location::file(path))
+                .with_help("pass --state DIR where DIR holds the manifest.json of a previous `mfb`/`dbt` run (usually its target/)"),
+        }
+    }
+}
+
+fn with_location(d: Diagnostic, at: Option<Location>) -> Diagnostic {
+    match at {
+        Some(loc) => d.at(loc),
+        None => d,
     }
 }

@@ -12,10 +12,13 @@ pub mod manifest;
 pub mod manifest_json;
 pub mod selector;
 
+#[cfg(test)]
+mod test_support;
+
 pub use dag::Dag;
 pub use error::GraphError;
 pub use manifest::{
     ColumnInfo, DependsOn, DocNode, Exposure, MacroNode, Manifest, Node, RefCall, ResourceType,
     SourceNode, TestMetadata, UniqueId,
 };
-pub use selector::{SelectionCriteria, SelectorSpec, select};
+pub use selector::{IndirectSelection, SelectionCriteria, SelectorSpec, select, select_with};

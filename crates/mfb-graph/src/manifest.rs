@@ -27,6 +27,13 @@ impl UniqueId {
     }
 }
 
+/// Lets maps keyed by `UniqueId` be queried with a `&str`.
+impl std::borrow::Borrow<str> for UniqueId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for UniqueId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
