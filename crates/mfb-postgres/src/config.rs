@@ -184,7 +184,7 @@ impl ConnectionConfig {
 
     /// Parses a `postgres://user[:password]@host[:port]/dbname[?sslmode=..&...]` URL, the
     /// form used by `MFB_TEST_DATABASE_URL`. Query keys: sslmode, sslrootcert, sslcert,
-    /// sslkey, connect_timeout (seconds), application_name, options are rejected.
+    /// sslkey, connect_timeout (seconds), application_name; any other key is an error.
     pub fn from_url(url: &str) -> Result<Self, crate::PgError> {
         let bad = |why: &str| crate::PgError::InvalidConfig {
             what: format!("database URL ({why})"),

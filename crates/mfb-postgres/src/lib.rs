@@ -27,3 +27,19 @@ pub use pool::{Pool, PooledConnection};
 pub use relation::{Relation, RelationKind, quote_ident, quote_literal};
 pub use relation_cache::RelationCache;
 pub use table::{Cell, Column, ExecResponse, Table};
+
+#[cfg(test)]
+mod tests {
+    // exec moves these across tokio tasks and threads.
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        send_sync::<super::Pool>();
+        send_sync::<super::Connection>();
+        send_sync::<super::PooledConnection>();
+        send_sync::<super::CancelToken>();
+        send_sync::<super::PgError>();
+        send_sync::<super::RelationCache>();
+    }
+}
