@@ -165,6 +165,18 @@ pub(crate) fn discover(
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase())
                 .unwrap_or_default();
+            // Project-level YAML files at the package root are not properties files.
+            if matches!(
+                path.as_str(),
+                "dbt_project.yml"
+                    | "packages.yml"
+                    | "dependencies.yml"
+                    | "package-lock.yml"
+                    | "profiles.yml"
+                    | "selectors.yml"
+            ) {
+                continue;
+            }
             for kind in classify(&ext, &resource_path, *roles) {
                 found.push((kind, path.clone(), resource_path.clone()));
             }
