@@ -10,6 +10,22 @@
 //!
 //! This crate owns only the database plumbing of tests; what a test asserts about mfb
 //! lives in the crate under test.
+//!
+//! Add it to a crate's `[dev-dependencies]` as `mfb-testkit = { workspace = true }`, then:
+//!
+//! ```no_run
+//! use mfb_testkit::TestDb;
+//!
+//! #[tokio::test]
+//! async fn builds_a_view() {
+//!     let db = TestDb::create("builds_a_view"); // fresh database, dropped at the end
+//!     let client = db.connect().await; // tokio-postgres client
+//!     client.batch_execute("create view v as select 1 as x").await.unwrap();
+//!     // or hand `db.url` / `db.write_profiles_yml(dir, "mfb", "analytics")` to mfb
+//! }
+//! ```
+//!
+//! Roles are cluster-wide: name them with [`unique_name`] so parallel tests do not collide.
 
 mod database;
 mod filters;
