@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select *
+from "postgres"."xdb"."strings"
+where event_id is null
+
+
