@@ -379,6 +379,23 @@ fn check_level(
                 .with_help(format!("did you mean `{plus}{suggestion}`?")),
             );
         } else if let Value::Object(next) = value {
+            // `persist_doc: {relation: true}` reads as a folder; say so when it looks like
+            // a misspelt config rather than a folder (no `+keys` inside).
+            if !next.keys().any(|k| k.starts_with('+'))
+                && let Some(suggestion) = closest(key, known.iter().copied())
+            {
+                let (line, column) = key_line.map_or((0, 0), |n| (n.line, n.column));
+                out.push(
+                    Diagnostic::warning(
+                        "unknown-config-key",
+                        format!("`{key}` is not a known config for {resource}, so it is read as a folder name"),
+                    )
+                    .at_in(Location::new(&tree.file, line, column), source)
+                    .with_span_len(key.chars().count() as u32)
+                    .with_help(format!("did you mean `+{suggestion}`?")),
+                );
+                continue;
+            }
             let empty = yaml_lines::empty();
             check_level(
                 next,
