@@ -90,6 +90,66 @@ step() {
   fi
 }
 
+# Dependency arrows from STYLE.md: which of our crates each crate may use (all may use
+# mfb-diagnostics), and the outside crates that must stay inside one of ours.
+check_layers() {
+  declare -A allowed=(
+    [mfb-diagnostics]=""
+    [mfb-project]=""
+    [mfb-sql]=""
+    [mfb-graph]="mfb-project"
+    [mfb-postgres]="mfb-project"
+    [mfb-jinja]="mfb-graph mfb-project"
+    [mfb-tenancy]="mfb-postgres mfb-sql mfb-project"
+    [mfb-docs]="mfb-graph mfb-sql mfb-project"
+    [mfb-exec]="mfb-jinja mfb-graph mfb-sql mfb-postgres mfb-tenancy mfb-project"
+    [mfb-cli]="mfb-exec mfb-docs mfb-project mfb-graph mfb-jinja mfb-sql mfb-postgres mfb-tenancy"
+    [mfb-testkit]="mfb-postgres mfb-project"
+  )
+  declare -A owner=(
+    [clap]="mfb-cli"
+    [minijinja]="mfb-jinja"
+    [petgraph]="mfb-graph"
+    [sqlparser]="mfb-sql"
+    [tokio-postgres]="mfb-postgres mfb-testkit"
+  )
+  local bad=0 crate dir deps dep
+  for dir in crates/*/; do
+    crate=$(basename "$dir")
+    [ -f "$dir/Cargo.toml" ] || continue
+    if [ -z "${allowed[$crate]+set}" ]; then
+      echo "layers: $crate is not in STYLE.md's table; not checked"
+      continue
+    fi
+    deps=$(cargo tree -p "$crate" -e normal --depth 1 --prefix none 2>/dev/null | tail -n +2 | awk '{print $1}' | sort -u) || {
+      echo "layers: cargo tree -p $crate failed"; bad=1; continue; }
+    for dep in $deps; do
+      case "$dep" in
+        mfb-diagnostics) ;;
+        mfb-testkit)
+          echo "layers: $crate depends on mfb-testkit outside [dev-dependencies]"; bad=1 ;;
+        mfb-*)
+          if [[ " ${allowed[$crate]} " != *" $dep "* ]]; then
+            echo "layers: $crate -> $dep points against STYLE.md's arrows (allowed: ${allowed[$crate]:-only mfb-diagnostics})"
+            bad=1
+          fi ;;
+        *)
+          if [ -n "${owner[$dep]+set}" ] && [[ " ${owner[$dep]} " != *" $crate "* ]]; then
+            echo "layers: $crate uses $dep directly; only ${owner[$dep]} may (go through that crate)"
+            bad=1
+          fi ;;
+      esac
+    done
+  done
+  if [ -d crates/mfb-sql ] && cargo tree -p mfb-sql -e normal --prefix none 2>/dev/null | grep -q '^tokio-postgres '; then
+    echo "layers: mfb-sql pulls in tokio-postgres"
+    bad=1
+  fi
+  [ "$bad" = 0 ] && echo "layers: every dependency arrow points down"
+  return "$bad"
+}
+
+step "layers" check_layers
 step "format" cargo fmt "${fmt_scope[@]}" -- --check
 step "clippy" cargo clippy "${scope[@]}" --all-targets -- -D warnings
 step "tests" cargo test "${scope[@]}"
