@@ -28,7 +28,7 @@ pub use config::{
 };
 pub use error::ProjectError;
 pub use files::{FileKind, ProjectFile};
-pub use profile::{Profile, ProfileTarget, load_profile};
+pub use profile::{Profile, ProfileTarget, load_profile, load_profile_with_env};
 pub use project::{DispatchEntry, LoadOptions, Package, Project, load_project};
 pub use properties::{
     ColumnProps, DocBlock, ExposureProps, MacroProps, NodeProps, Origin, Properties, SourceProps,

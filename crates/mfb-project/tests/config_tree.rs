@@ -19,16 +19,39 @@ fn folder_depth_and_node_level_configs_merge_like_dbt() {
     let f = fqn(&["acme", "staging", "stripe", "stg_stripe_payments"]);
     let layers = tree.layers_for(&f);
     assert_eq!(layers.len(), 5, "top, acme, staging, stripe, node");
-    assert_eq!(layers[2].values["materialized"], json!("table"), "a bare known key is a config");
-    assert_eq!(layers[4].values["post-hook"], json!(["analyze {{ this }}"]), "post_hook is normalised");
+    assert_eq!(
+        layers[2].values["materialized"],
+        json!("table"),
+        "a bare known key is a config"
+    );
+    assert_eq!(
+        layers[4].values["post-hook"],
+        json!(["analyze {{ this }}"]),
+        "post_hook is normalised"
+    );
     let config = tree.config_for(&f);
     assert_eq!(config["materialized"], json!("table"));
-    assert_eq!(config["schema"], json!("stripe_raw"), "deeper +schema overrides");
-    assert_eq!(config["tags"], json!(["base", "staging"]), "tags append, de-duplicated");
-    assert_eq!(config["meta"], json!({"owner": "data", "tier": 1}), "meta updates key by key");
+    assert_eq!(
+        config["schema"],
+        json!("stripe_raw"),
+        "deeper +schema overrides"
+    );
+    assert_eq!(
+        config["tags"],
+        json!(["base", "staging"]),
+        "tags append, de-duplicated"
+    );
+    assert_eq!(
+        config["meta"],
+        json!({"owner": "data", "tier": 1}),
+        "meta updates key by key"
+    );
     assert_eq!(
         config["post-hook"],
-        json!(["grant select on {{ this }} to reporter", "analyze {{ this }}"]),
+        json!([
+            "grant select on {{ this }} to reporter",
+            "analyze {{ this }}"
+        ]),
         "hooks append, a string hook becomes a list"
     );
     assert_eq!(config["alias"], json!("payments"));
@@ -41,12 +64,22 @@ fn sibling_folders_do_not_leak_and_folders_named_like_configs_work() {
     let project = load("config_tree");
     let tree = &project.root_package().models;
     let marts = tree.config_for(&fqn(&["acme", "marts", "fct_orders"]));
-    assert_eq!(marts["materialized"], json!("view"), "the misspelt +materalized does not apply");
+    assert_eq!(
+        marts["materialized"],
+        json!("view"),
+        "the misspelt +materalized does not apply"
+    );
     assert_eq!(marts["materalized"], json!("table"));
     assert!(!marts.contains_key("schema"));
     assert_eq!(marts["grants"], json!({"select": ["reporter"]}));
-    assert_eq!(marts["meta"], json!({"owner": "data", "tier": 3, "domain": "finance"}));
-    assert!(!marts.contains_key("docs"), "`docs:` holding +keys is a folder");
+    assert_eq!(
+        marts["meta"],
+        json!({"owner": "data", "tier": 3, "domain": "finance"})
+    );
+    assert!(
+        !marts.contains_key("docs"),
+        "`docs:` holding +keys is a folder"
+    );
     let in_docs = tree.config_for(&fqn(&["acme", "marts", "docs", "orders_doc"]));
     assert_eq!(in_docs["materialized"], json!("ephemeral"));
 }
@@ -74,7 +107,11 @@ fn root_project_keys_for_a_package_apply_after_the_package_tree() {
     for layer in own.iter().chain(root.iter()) {
         merge_config(&mut config, &layer.values);
     }
-    assert_eq!(config["materialized"], json!("view"), "the root's top-level +materialized wins");
+    assert_eq!(
+        config["materialized"],
+        json!("view"),
+        "the root's top-level +materialized wins"
+    );
     assert_eq!(config["enabled"], json!(false));
     assert_eq!(config["tags"], json!(["pkg", "from_root"]));
     let own_only = project.package("my_utils").unwrap().models.config_for(&f);
@@ -91,7 +128,12 @@ fn misspelt_config_keys_get_suggestions_with_lines() {
         .iter()
         .map(|d| {
             let at = d.location.clone().unwrap();
-            (at.line, at.column, d.message.clone(), d.help.clone().unwrap())
+            (
+                at.line,
+                at.column,
+                d.message.clone(),
+                d.help.clone().unwrap(),
+            )
         })
         .collect();
     assert_eq!(got.len(), 3, "{got:#?}");
@@ -102,8 +144,15 @@ fn misspelt_config_keys_get_suggestions_with_lines() {
     assert_eq!(got[2].0, 8);
     assert!(got[2].2.contains("read as a folder name"), "{}", got[2].2);
     assert_eq!(got[2].3, "did you mean `+persist_docs`?");
-    assert!(models.iter().all(|d| !d.is_error() && d.code == "unknown-config-key"));
-    assert_eq!(models[0].source_line.as_deref(), Some("    +materialised: table"));
+    assert!(
+        models
+            .iter()
+            .all(|d| !d.is_error() && d.code == "unknown-config-key")
+    );
+    assert_eq!(
+        models[0].source_line.as_deref(),
+        Some("    +materialised: table")
+    );
     let seeds = unknown_config_keys(&pkg.seeds, "seeds", &source);
     assert_eq!(seeds.len(), 1);
     assert_eq!(seeds[0].location.as_ref().unwrap().line, 10);

@@ -8,7 +8,13 @@ use mfb_project::{FileKind, ProjectError};
 use serde_json::json;
 
 fn kinds(project: &mfb_project::Project, package: &str) -> Vec<(FileKind, String)> {
-    project.package(package).unwrap().files.iter().map(|f| (f.kind, f.path.clone())).collect()
+    project
+        .package(package)
+        .unwrap()
+        .files
+        .iter()
+        .map(|f| (f.kind, f.path.clone()))
+        .collect()
 }
 
 #[test]
@@ -16,8 +22,14 @@ fn custom_paths_are_walked_and_files_classified() {
     let project = load("custom_paths");
     let files = kinds(&project, "custom_paths");
     let expected = vec![
-        (FileKind::Analysis, "analyses/default_analysis_path.sql".to_owned()),
-        (FileKind::SingularTest, "checks/assert_nothing.sql".to_owned()),
+        (
+            FileKind::Analysis,
+            "analyses/default_analysis_path.sql".to_owned(),
+        ),
+        (
+            FileKind::SingularTest,
+            "checks/assert_nothing.sql".to_owned(),
+        ),
         (FileKind::Macro, "checks/generic/positive.sql".to_owned()),
         (FileKind::Seed, "data/raw_ids.csv".to_owned()),
         (FileKind::Macro, "jinja/cents.sql".to_owned()),
@@ -25,8 +37,14 @@ fn custom_paths_are_walked_and_files_classified() {
         (FileKind::Snapshot, "snaps/snap_a.sql".to_owned()),
         (FileKind::Model, "transformations/B.SQL".to_owned()),
         (FileKind::Docs, "transformations/b.md".to_owned()),
-        (FileKind::Properties, "transformations/schema.yml".to_owned()),
-        (FileKind::Model, "transformations/staging/stg_a.sql".to_owned()),
+        (
+            FileKind::Properties,
+            "transformations/schema.yml".to_owned(),
+        ),
+        (
+            FileKind::Model,
+            "transformations/staging/stg_a.sql".to_owned(),
+        ),
     ];
     assert_eq!(files, expected);
 }
@@ -35,7 +53,11 @@ fn custom_paths_are_walked_and_files_classified() {
 fn file_fields_hold_paths_and_contents() {
     let project = load("custom_paths");
     let pkg = project.root_package();
-    let stg = pkg.files.iter().find(|f| f.path.ends_with("stg_a.sql")).unwrap();
+    let stg = pkg
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("stg_a.sql"))
+        .unwrap();
     assert_eq!(stg.resource_path, "staging/stg_a.sql");
     assert_eq!(&*stg.contents, "select 1 as id\n");
     assert!(stg.abs_path.is_absolute());
@@ -67,10 +89,16 @@ fn project_fields_are_read_with_defaults() {
     assert_eq!(project.packages_install_path, "dbt_packages");
     assert_eq!(project.dispatch.len(), 1);
     assert_eq!(project.dispatch[0].macro_namespace, "dbt_utils");
-    assert_eq!(project.dispatch[0].search_order, ["custom_paths", "dbt_utils"]);
+    assert_eq!(
+        project.dispatch[0].search_order,
+        ["custom_paths", "dbt_utils"]
+    );
     assert_eq!(project.flags["send_anonymous_usage_stats"], json!(false));
     assert_eq!(project.quoting["identifier"], json!(false));
-    assert_eq!(project.require_dbt_version, Some(json!([">=1.8.0", "<2.0.0"])));
+    assert_eq!(
+        project.require_dbt_version,
+        Some(json!([">=1.8.0", "<2.0.0"]))
+    );
     assert_eq!(pkg.properties.docs.len(), 2);
 }
 
@@ -78,7 +106,17 @@ fn project_fields_are_read_with_defaults() {
 fn docs_paths_default_to_every_resource_path() {
     let project = load("with_package");
     let root = project.root_package();
-    assert_eq!(root.docs_paths, ["models", "seeds", "snapshots", "analyses", "macros", "tests"]);
+    assert_eq!(
+        root.docs_paths,
+        [
+            "models",
+            "seeds",
+            "snapshots",
+            "analyses",
+            "macros",
+            "tests"
+        ]
+    );
     assert_eq!(root.seed_paths, ["seeds"]);
     assert_eq!(project.clean_targets, ["target"]);
 }
@@ -105,7 +143,10 @@ fn packages_are_loaded_by_their_own_name() {
     assert_eq!(utils.properties.models[0].origin.file, "models/schema.yml");
     assert_eq!(utils.properties.models[0].origin.line, 3);
     // The root package does not see the package's files, nor target/.
-    assert_eq!(kinds(&project, "shop"), [(FileKind::Model, "models/staging/stg_orders.sql".to_owned())]);
+    assert_eq!(
+        kinds(&project, "shop"),
+        [(FileKind::Model, "models/staging/stg_orders.sql".to_owned())]
+    );
 }
 
 #[test]
@@ -113,9 +154,15 @@ fn a_root_model_path_skips_target_and_packages_and_project_yaml() {
     let project = load("root_model_path");
     assert_eq!(
         kinds(&project, "flat"),
-        [(FileKind::Model, "sub/nested.sql".to_owned()), (FileKind::Model, "top.sql".to_owned())]
+        [
+            (FileKind::Model, "sub/nested.sql".to_owned()),
+            (FileKind::Model, "top.sql".to_owned())
+        ]
     );
-    assert_eq!(kinds(&project, "dep"), [(FileKind::Model, "models/dep_model.sql".to_owned())]);
+    assert_eq!(
+        kinds(&project, "dep"),
+        [(FileKind::Model, "models/dep_model.sql".to_owned())]
+    );
 }
 
 #[test]
@@ -124,16 +171,29 @@ fn duplicate_package_names_are_an_error() {
     assert_eq!(errors.len(), 1, "{errors:#?}");
     let d = errors.into_iter().next().unwrap().into_diagnostic();
     assert_eq!(d.code, "invalid-value");
-    assert!(d.message.contains("two packages are named `same_name`"), "{}", d.message);
-    assert!(d.message.contains("dbt_packages/a/dbt_project.yml"), "{}", d.message);
-    assert_eq!(d.location.unwrap().file, std::path::PathBuf::from("dbt_packages/b/dbt_project.yml"));
+    assert!(
+        d.message.contains("two packages are named `same_name`"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("dbt_packages/a/dbt_project.yml"),
+        "{}",
+        d.message
+    );
+    assert_eq!(
+        d.location.unwrap().file,
+        std::path::PathBuf::from("dbt_packages/b/dbt_project.yml")
+    );
     assert!(d.help.unwrap().contains("packages.yml"));
 }
 
 #[test]
 fn a_missing_project_file_is_reported() {
     let errors = load_err("missing_project");
-    assert!(matches!(&errors[..], [ProjectError::NoProjectFile { dir }] if dir.ends_with("missing_project")));
+    assert!(
+        matches!(&errors[..], [ProjectError::NoProjectFile { dir }] if dir.ends_with("missing_project"))
+    );
     let d = errors.into_iter().next().unwrap().into_diagnostic();
     assert_eq!(d.code, "project-file-missing");
     assert!(d.help.unwrap().contains("--project-dir"));
@@ -144,7 +204,8 @@ fn a_relative_project_dir_becomes_absolute() {
     let dir = fixture("custom_paths");
     let cwd = std::env::current_dir().unwrap();
     let rel = dir.strip_prefix(&cwd).unwrap().to_path_buf();
-    let project = mfb_project::load_project(&mfb_project::LoadOptions { project_dir: rel }).unwrap();
+    let project =
+        mfb_project::load_project(&mfb_project::LoadOptions { project_dir: rel }).unwrap();
     assert!(project.root.is_absolute());
     assert_eq!(project.root, dir);
 }

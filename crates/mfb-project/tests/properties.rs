@@ -124,7 +124,10 @@ fn sources_with_quoting_freshness_and_identifier() {
     assert_eq!(stripe.schema.as_deref(), Some("stripe_v2"));
     assert_eq!(stripe.loader, "fivetran");
     assert_eq!(stripe.loaded_at_field.as_deref(), Some("_loaded_at"));
-    assert_eq!(stripe.freshness.as_ref().unwrap()["warn_after"], json!({"count": 12, "period": "hour"}));
+    assert_eq!(
+        stripe.freshness.as_ref().unwrap()["warn_after"],
+        json!({"count": 12, "period": "hour"})
+    );
     assert_eq!(stripe.quoting["schema"], json!(true));
     assert_eq!(stripe.tags, ["external"]);
     assert_eq!(stripe.meta["contains_pii"], json!(true));
@@ -135,16 +138,26 @@ fn sources_with_quoting_freshness_and_identifier() {
     // `freshness: null` is kept: it switches off the source-level freshness.
     assert_eq!(payments.freshness, Some(serde_json::Value::Null));
     assert_eq!(payments.quoting["identifier"], json!(false));
-    let col_tests: Vec<&str> = payments.columns[0].tests.iter().map(|t| t.test_name.as_str()).collect();
+    let col_tests: Vec<&str> = payments.columns[0]
+        .tests
+        .iter()
+        .map(|t| t.test_name.as_str())
+        .collect();
     assert_eq!(col_tests, ["unique", "not_null"]);
     assert_eq!(payments.tests[0].namespace.as_deref(), Some("dbt_utils"));
     assert_eq!(payments.tests[0].args["column_name"], json!("id"));
     let refunds = &stripe.tables[1];
     assert_eq!(refunds.identifier, None);
     assert_eq!(refunds.freshness, None);
-    assert_eq!(refunds.external, Some(json!({"location": "s3://bucket/refunds"})));
+    assert_eq!(
+        refunds.external,
+        Some(json!({"location": "s3://bucket/refunds"}))
+    );
     let app = &p.sources[1];
-    assert_eq!(app.schema, None, "the schema defaults to the source name later");
+    assert_eq!(
+        app.schema, None,
+        "the schema defaults to the source name later"
+    );
     assert_eq!(app.tables[0].name, "users");
     assert_eq!(app.tables[0].origin.line, 36);
 }
@@ -165,7 +178,10 @@ fn seeds_macros_snapshots_exposures_and_unit_tests() {
     assert_eq!(e.exposure_type, "dashboard");
     assert_eq!(e.label.as_deref(), Some("Weekly KPIs"));
     assert_eq!(e.owner["email"], json!("ana@example.com"));
-    assert_eq!(e.depends_on, ["ref('orders')", "source('stripe', 'payments')"]);
+    assert_eq!(
+        e.depends_on,
+        ["ref('orders')", "source('stripe', 'payments')"]
+    );
     assert_eq!(e.origin.line, 9);
     let u = &p.unit_tests[0];
     assert_eq!(u.model, "orders");
@@ -177,7 +193,11 @@ fn seeds_macros_snapshots_exposures_and_unit_tests() {
 #[test]
 fn docs_blocks_are_trimmed_with_their_lines() {
     let p = props();
-    let docs: Vec<(&str, u32)> = p.docs.iter().map(|d| (d.name.as_str(), d.origin.line)).collect();
+    let docs: Vec<(&str, u32)> = p
+        .docs
+        .iter()
+        .map(|d| (d.name.as_str(), d.origin.line))
+        .collect();
     assert_eq!(docs, [("stripe_payments", 3), ("status_values", 9)]);
     assert_eq!(p.docs[0].contents, "# Payments\n\nOne row per **payment**.");
     assert!(p.docs[1].contents.starts_with("| status | meaning |"));
@@ -188,10 +208,15 @@ fn docs_blocks_are_trimmed_with_their_lines() {
 fn yaml_syntax_error_points_at_file_line_and_column() {
     let errors = load_err("yaml_syntax_error");
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    let ProjectError::Yaml { at, message } = &errors[0] else { panic!("{errors:#?}") };
+    let ProjectError::Yaml { at, message } = &errors[0] else {
+        panic!("{errors:#?}")
+    };
     assert_eq!(at.file, std::path::PathBuf::from("models/schema.yml"));
     assert_eq!((at.line, at.column), (7, 9), "{message}");
-    assert!(message.contains("did not find expected ',' or ']'"), "{message}");
+    assert!(
+        message.contains("did not find expected ',' or ']'"),
+        "{message}"
+    );
     let d = errors.into_iter().next().unwrap().into_diagnostic();
     assert_eq!(d.code, "yaml-syntax");
     assert!(d.help.is_some());
