@@ -24,12 +24,20 @@ pub struct Location {
 impl Location {
     /// A location pointing at a whole file.
     pub fn file(file: impl Into<PathBuf>) -> Self {
-        Location { file: file.into(), line: 0, column: 0 }
+        Location {
+            file: file.into(),
+            line: 0,
+            column: 0,
+        }
     }
 
     /// A location pointing at a line (and optionally a column) of a file.
     pub fn new(file: impl Into<PathBuf>, line: u32, column: u32) -> Self {
-        Location { file: file.into(), line, column }
+        Location {
+            file: file.into(),
+            line,
+            column,
+        }
     }
 }
 
@@ -94,7 +102,10 @@ impl Diagnostic {
 
     /// A warning with a code and a message.
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
 
     /// Sets the location.

@@ -1,0 +1,190 @@
+//! clap definitions. dbt's global flags that mfb does not need are accepted and ignored so
+//! scripts written for dbt keep working.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// mfb: dbt for PostgreSQL, fast, with row-level security built in.
+#[derive(Debug, Parser)]
+#[command(name = "mfb", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+    Default,
+    Debug,
+}
+
+/// Flags accepted before or after the subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Directory holding dbt_project.yml (default: the current directory).
+    #[arg(long, global = true, env = "DBT_PROJECT_DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Directory holding profiles.yml (default: $DBT_PROFILES_DIR, the project dir, ~/.dbt).
+    #[arg(long, global = true)]
+    pub profiles_dir: Option<PathBuf>,
+    /// Target of the profile to use (default: $DBT_TARGET, then the profile's `target:`).
+    #[arg(long, short = 't', global = true)]
+    pub target: Option<String>,
+    /// Variables as a YAML mapping, e.g. `{key: value}`.
+    #[arg(long, global = true)]
+    pub vars: Option<String>,
+    /// Number of threads.
+    #[arg(long, global = true)]
+    pub threads: Option<u32>,
+    /// Log output: text (default) or json (one event per line).
+    #[arg(long, global = true, value_enum, env = "DBT_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Print only errors and requested output.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Where to write artifacts (default: `target-path` of dbt_project.yml).
+    #[arg(long, global = true, env = "DBT_TARGET_PATH")]
+    pub target_path: Option<PathBuf>,
+
+    // dbt flags accepted for compatibility; mfb always parses fully and never phones home.
+    #[arg(long, global = true, hide = true)]
+    pub no_partial_parse: bool,
+    #[arg(long, global = true, hide = true)]
+    pub partial_parse: bool,
+    #[arg(long, global = true, hide = true)]
+    pub use_colors: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_use_colors: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_version_check: bool,
+    #[arg(long, global = true, hide = true)]
+    pub version_check: bool,
+    #[arg(long, global = true, hide = true)]
+    pub send_anonymous_usage_stats: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_send_anonymous_usage_stats: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_print: bool,
+    #[arg(long, global = true, hide = true)]
+    pub static_parser: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_static_parser: bool,
+    #[arg(long, global = true, hide = true)]
+    pub use_experimental_parser: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_anonymous_usage_stats: bool,
+    #[arg(long, short = 'd', global = true, hide = true)]
+    pub debug: bool,
+    #[arg(long, global = true, hide = true)]
+    pub warn_error: bool,
+    #[arg(long, global = true, hide = true)]
+    pub log_path: Option<PathBuf>,
+    #[arg(long, global = true, hide = true)]
+    pub log_level: Option<String>,
+    #[arg(long, global = true, hide = true)]
+    pub log_format_file: Option<String>,
+    #[arg(long, global = true, hide = true)]
+    pub log_level_file: Option<String>,
+    #[arg(long, global = true, hide = true)]
+    pub cache_selected_only: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_cache_selected_only: bool,
+    #[arg(long, global = true, hide = true)]
+    pub populate_cache: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_populate_cache: bool,
+    #[arg(long, global = true, hide = true)]
+    pub introspect: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_introspect: bool,
+    #[arg(long, global = true, hide = true)]
+    pub write_json: bool,
+    #[arg(long, global = true, hide = true)]
+    pub no_write_json: bool,
+    #[arg(long, global = true, hide = true)]
+    pub printer_width: Option<u32>,
+}
+
+/// `--select`, `--exclude`, `--selector`, `--state`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Nodes to include (dbt selection syntax); repeatable, space-separated values are a union.
+    #[arg(long, short = 's', alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append)]
+    pub select: Vec<String>,
+    /// Nodes to exclude.
+    #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+    pub exclude: Vec<String>,
+    /// A named selector from selectors.yml.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// Directory with a previous run's manifest.json, for `state:` selectors.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// dbt's indirect selection mode (eager is what mfb implements).
+    #[arg(long, hide = true)]
+    pub indirect_selection: Option<String>,
+    /// Accepted for compatibility.
+    #[arg(long, hide = true)]
+    pub defer: bool,
+    /// Accepted for compatibility.
+    #[arg(long, hide = true)]
+    pub favor_state: bool,
+}
+
+/// `ls --output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LsOutput {
+    #[default]
+    Selector,
+    Name,
+    Path,
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse the project and write target/manifest.json.
+    Parse,
+    /// Compile models, tests and analyses to target/compiled/.
+    Compile {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Compile this SQL instead of project nodes and print it.
+        #[arg(long)]
+        inline: Option<String>,
+        /// Accepted for compatibility (compile always writes files).
+        #[arg(long, hide = true)]
+        no_introspect: bool,
+        /// Treat incremental models as full refreshes.
+        #[arg(long)]
+        full_refresh: bool,
+        /// Output format of --inline (text or json).
+        #[arg(long, hide = true)]
+        output: Option<String>,
+    },
+    /// List resources.
+    #[command(alias = "list")]
+    Ls {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Only these resource types (model, seed, snapshot, test, unit_test, source, exposure, analysis, all, default).
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        resource_type: Vec<String>,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value = "selector")]
+        output: LsOutput,
+        /// With --output json: the keys to print.
+        #[arg(long, num_args = 1..)]
+        output_keys: Vec<String>,
+    },
+    /// Delete the directories listed in clean-targets.
+    Clean,
+}

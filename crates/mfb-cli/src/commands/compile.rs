@@ -1,0 +1,46 @@
+//! `mfb compile`: render the selected nodes to target/compiled/ (or print `--inline` SQL).
+
+use std::time::Instant;
+
+use mfb_exec::Settings;
+
+use crate::ExitStatus;
+use crate::output::Output;
+
+pub(super) fn run(settings: Settings, inline: Option<&str>, out: &Output) -> ExitStatus {
+    let started = Instant::now();
+    let mut parsed = match super::load_and_parse(settings, out) {
+        Ok(p) => p,
+        Err(status) => return status,
+    };
+    if let Some(sql) = inline {
+        return match mfb_exec::compile_inline(&parsed, sql) {
+            Ok(compiled) => {
+                out.result("CompiledNode", &compiled);
+                ExitStatus::Success
+            }
+            Err(d) => super::fail(&d, out),
+        };
+    }
+    let selected = match super::select(&parsed) {
+        Ok(s) => s,
+        Err(d) => return super::fail(&d, out),
+    };
+    let compiled = match mfb_exec::compile(&mut parsed, &selected) {
+        Ok(c) => c,
+        Err(d) => return super::fail(&d, out),
+    };
+    if let Err(d) = super::write_manifest(&parsed) {
+        return super::fail(&[d], out);
+    }
+    out.info(
+        "CompileDone",
+        &format!(
+            "Compiled {} nodes into {} ({:.2}s)",
+            compiled.compiled.len(),
+            compiled.target_dir.join("compiled").display(),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    ExitStatus::Success
+}

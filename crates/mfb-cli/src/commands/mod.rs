@@ -1,0 +1,150 @@
+//! One module per subcommand, and the steps they share (load + parse, selection,
+//! manifest.json).
+
+mod clean;
+mod compile;
+mod ls;
+mod parse;
+
+use std::time::Instant;
+
+use indexmap::IndexSet;
+use mfb_diagnostics::{Diagnostic, IntoDiagnostic};
+use mfb_exec::{Parsed, Settings};
+use mfb_graph::{SelectorSpec, UniqueId};
+
+use crate::args::{Cli, Command};
+use crate::output::Output;
+use crate::{ExitStatus, report, settings};
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
+    let g = &cli.global;
+    let result = match &cli.command {
+        Command::Parse => settings::resolve(g, None, "parse", false).map(|s| parse::run(s, out)),
+        Command::Compile {
+            select,
+            inline,
+            full_refresh,
+            ..
+        } => settings::resolve(g, Some(select), "compile", *full_refresh)
+            .map(|s| compile::run(s, inline.as_deref(), out)),
+        Command::Ls {
+            select,
+            resource_type,
+            output,
+            output_keys,
+        } => settings::resolve(g, Some(select), "list", false)
+            .map(|s| ls::run(s, resource_type, *output, output_keys, out)),
+        Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
+    };
+    result.unwrap_or_else(|d| fail(&[d], out))
+}
+
+/// Prints the diagnostics and returns exit code 2.
+pub(crate) fn fail(diagnostics: &[Diagnostic], out: &Output) -> ExitStatus {
+    let n = report::emit(diagnostics, out);
+    if n > 1 && !out.json {
+        eprintln!("{n} errors");
+    }
+    ExitStatus::Error
+}
+
+/// Loads and parses the project, printing warnings; errors end the command with exit 2.
+pub(crate) fn load_and_parse(settings: Settings, out: &Output) -> Result<Parsed, ExitStatus> {
+    let started = Instant::now();
+    let loaded = mfb_exec::load(settings).map_err(|d| fail(&d, out))?;
+    let parsed = mfb_exec::parse(loaded).map_err(|d| fail(&d, out))?;
+    report::emit(&parsed.warnings, out);
+    let m = &parsed.manifest;
+    let count =
+        |rt: mfb_graph::ResourceType| m.nodes.values().filter(|n| n.resource_type == rt).count();
+    out.info(
+        "ParseDone",
+        &format!(
+            "Found {} models, {} seeds, {} snapshots, {} data tests, {} analyses, {} sources, {} exposures, {} macros ({:.2}s)",
+            count(mfb_graph::ResourceType::Model),
+            count(mfb_graph::ResourceType::Seed),
+            count(mfb_graph::ResourceType::Snapshot),
+            count(mfb_graph::ResourceType::Test),
+            count(mfb_graph::ResourceType::Analysis),
+            m.sources.len(),
+            m.exposures.len(),
+            m.macros.len(),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(parsed)
+}
+
+/// Resolves `--select`/`--exclude`/`--selector` against the parsed project.
+pub(crate) fn select(parsed: &Parsed) -> Result<IndexSet<UniqueId>, Vec<Diagnostic>> {
+    let settings = &parsed.loaded.settings;
+    let root = &parsed.loaded.project.root;
+    let read_yaml = |path: std::path::PathBuf| -> Result<Option<serde_json::Value>, Diagnostic> {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_yaml::from_str(&text).map(Some).map_err(|e| {
+                Diagnostic::error(
+                    "yaml-syntax",
+                    format!("invalid YAML in {}: {e}", path.display()),
+                )
+                .with_help("fix the YAML syntax")
+            }),
+            Err(_) => Ok(None),
+        }
+    };
+    let selectors_yml = read_yaml(root.join("selectors.yml")).map_err(|d| vec![d])?;
+    let state_manifest = match &settings.state {
+        Some(dir) => {
+            let path = dir.join("manifest.json");
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                vec![
+                    Diagnostic::error(
+                        "state-manifest",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                    .with_help("point --state at the target/ directory of an earlier run"),
+                ]
+            })?;
+            Some(serde_json::from_str(&text).map_err(|e| {
+                vec![Diagnostic::error(
+                    "state-manifest",
+                    format!("{} is not valid JSON: {e}", path.display()),
+                )]
+            })?)
+        }
+        None => None,
+    };
+    let spec = SelectorSpec {
+        selectors_yml,
+        state_manifest,
+    };
+    mfb_graph::select(&parsed.manifest, &parsed.dag, &settings.selection, &spec)
+        .map_err(|e| vec![e.into_diagnostic()])
+}
+
+/// Writes `target/manifest.json`.
+pub(crate) fn write_manifest(parsed: &Parsed) -> Result<std::path::PathBuf, Diagnostic> {
+    let dir = mfb_exec::compile::target_dir(parsed);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Diagnostic::error(
+            "write-failed",
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
+    let path = dir.join("manifest.json");
+    let file = std::fs::File::create(&path).map_err(|e| {
+        Diagnostic::error(
+            "write-failed",
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    mfb_graph::manifest_json::write_manifest_json(&parsed.manifest, std::io::BufWriter::new(file))
+        .map_err(|e| {
+            Diagnostic::error(
+                "write-failed",
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    Ok(path)
+}

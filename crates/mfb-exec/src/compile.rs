@@ -1,0 +1,326 @@
+//! Compiling: selected nodes rendered with `execute = true` against their real relations,
+//! ephemeral models injected as CTEs, and `target/compiled/` written like dbt lays it out.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use indexmap::{IndexMap, IndexSet};
+use mfb_diagnostics::{Diagnostic, IntoDiagnostic};
+use mfb_graph::{Manifest, Node, ResourceType, UniqueId};
+use mfb_jinja::{JinjaValue, NodeScope, RunOptions};
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::context::{CompileResolver, RefIndex, graph_json, model_value, node_relation};
+use crate::{Diagnostics, Parsed};
+
+/// What `compile` produced.
+#[derive(Debug)]
+pub struct CompileOutput {
+    /// The compiled nodes, in topological order.
+    pub compiled: Vec<UniqueId>,
+    /// Where `target/` is.
+    pub target_dir: PathBuf,
+}
+
+fn is_ephemeral(node: &Node) -> bool {
+    node.config.get("materialized").and_then(Value::as_str) == Some("ephemeral")
+}
+
+/// The `target` directory for this invocation.
+pub fn target_dir(parsed: &Parsed) -> PathBuf {
+    let loaded = &parsed.loaded;
+    match &loaded.settings.target_path {
+        Some(p) => loaded.project.root.join(p),
+        None => loaded.project.root.join(&loaded.project.target_path),
+    }
+}
+
+/// Renders one node at compile time (without CTE injection).
+fn render_node(
+    parsed: &Parsed,
+    run: &Arc<mfb_jinja::RunContext>,
+    index: &Arc<RefIndex>,
+    node: &Node,
+) -> Result<String, Diagnostic> {
+    let loaded = &parsed.loaded;
+    let source: &str = parsed
+        .invocations
+        .get(&node.unique_id)
+        .map_or(&node.raw_code, |s| s.as_str());
+    let display = node.defined_at.file.to_string_lossy().into_owned();
+    let config = Arc::new(node.config.clone());
+    let scope = NodeScope::new(&node.package_name, Some(node.unique_id.as_str()))
+        .resolve_with(Arc::new(CompileResolver {
+            index: index.clone(),
+            package: node.package_name.clone(),
+        }))
+        .config(Some(config))
+        .set("execute", JinjaValue::from(true))
+        .set("this", node_relation(node).into_value())
+        .set("model", model_value(node))
+        .set("database", JinjaValue::from(node.database.as_str()))
+        .set("schema", JinjaValue::from(node.schema.as_str()))
+        .set("is_incremental", JinjaValue::from_function(|| false))
+        .set(
+            "should_full_refresh",
+            JinjaValue::from(loaded.settings.full_refresh),
+        );
+    loaded
+        .runtime
+        .render(run, &display, source, scope)
+        .map_err(IntoDiagnostic::into_diagnostic)
+}
+
+/// Prepends the ephemeral models a node refers to (recursively, dependencies first) as
+/// CTEs, the way dbt does: into the existing `with` clause, or as a new one.
+fn inject_ctes(
+    manifest: &Manifest,
+    node: &Node,
+    sql: &str,
+    bodies: &IndexMap<UniqueId, String>,
+) -> String {
+    let mut order: IndexSet<UniqueId> = IndexSet::new();
+    fn visit(manifest: &Manifest, id: &str, order: &mut IndexSet<UniqueId>) {
+        let Some(n) = manifest.nodes.get(&UniqueId::new(id)) else {
+            return;
+        };
+        if !is_ephemeral(n) || order.contains(&n.unique_id) {
+            return;
+        }
+        for dep in &n.depends_on.nodes {
+            visit(manifest, dep, order);
+        }
+        order.insert(n.unique_id.clone());
+    }
+    for dep in &node.depends_on.nodes {
+        visit(manifest, dep, &mut order);
+    }
+    if order.is_empty() {
+        return sql.to_owned();
+    }
+    let ctes: Vec<String> = order
+        .iter()
+        .map(|id| {
+            let n = &manifest.nodes[id];
+            format!(
+                " __dbt__cte__{} as (\n{}\n)",
+                n.alias,
+                bodies.get(id).map_or("", String::as_str)
+            )
+        })
+        .collect();
+    let joined = ctes.join(", ");
+    match find_leading_with(sql) {
+        Some((start, end)) => format!(
+            "{}with {joined}, {}",
+            &sql[..start],
+            sql[end..].trim_start()
+        ),
+        None => format!("with{joined} {sql}"),
+    }
+}
+
+/// Finds a leading `with` keyword (after whitespace and comments), returning its byte range.
+fn find_leading_with(sql: &str) -> Option<(usize, usize)> {
+    let bytes = sql.as_bytes();
+    let mut i = 0;
+    loop {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if sql[i..].starts_with("--") {
+            i += sql[i..].find('\n').map_or(sql.len() - i, |p| p + 1);
+        } else if sql[i..].starts_with("/*") {
+            i += sql[i..].find("*/").map_or(sql.len() - i, |p| p + 2);
+        } else {
+            break;
+        }
+    }
+    let word = sql.get(i..i + 4)?;
+    let after = bytes.get(i + 4).copied().unwrap_or(b' ');
+    (word.eq_ignore_ascii_case("with") && !after.is_ascii_alphanumeric() && after != b'_')
+        .then_some((i, i + 4))
+}
+
+/// The run context for compiling: `graph` available, `execute` true.
+fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
+    let loaded = &parsed.loaded;
+    let mut globals = crate::load::globals(
+        &loaded.target_value,
+        &loaded.settings,
+        &loaded.project,
+        &loaded.invocation_id,
+        loaded.target.threads,
+    );
+    globals.insert("execute".to_owned(), JinjaValue::from(true));
+    let graph = graph_json(&parsed.manifest);
+    loaded.runtime.run_context(RunOptions {
+        globals,
+        vars: loaded.vars.clone(),
+        graph: Some(Box::new(move || mfb_jinja::collections::from_serde(&graph))),
+        ..RunOptions::default()
+    })
+}
+
+/// Compiles the selected nodes (models, tests, analyses, snapshots) and writes
+/// `target/compiled/<package>/<path>`. Errors of every node are reported together.
+pub fn compile(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+) -> Result<CompileOutput, Diagnostics> {
+    let run = compile_context(parsed);
+    let index = Arc::new(RefIndex::build(&parsed.manifest));
+    // Everything selected, plus the ephemeral models they need.
+    let mut todo: IndexSet<UniqueId> = IndexSet::new();
+    for id in selected {
+        let Some(node) = parsed.manifest.nodes.get(id) else {
+            continue;
+        };
+        if matches!(node.resource_type, ResourceType::Seed) {
+            continue;
+        }
+        todo.insert(id.clone());
+    }
+    let mut stack: Vec<UniqueId> = todo.iter().cloned().collect();
+    while let Some(id) = stack.pop() {
+        let Some(node) = parsed.manifest.nodes.get(&id) else {
+            continue;
+        };
+        for dep in &node.depends_on.nodes {
+            let dep_id = UniqueId::new(dep.as_str());
+            if parsed.manifest.nodes.get(&dep_id).is_some_and(is_ephemeral)
+                && todo.insert(dep_id.clone())
+            {
+                stack.push(dep_id);
+            }
+        }
+    }
+    let results: Vec<(UniqueId, Result<String, Diagnostic>)> = {
+        let parsed_ref = &*parsed;
+        todo.iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    render_node(parsed_ref, &run, &index, &parsed_ref.manifest.nodes[&id]),
+                )
+            })
+            .collect()
+    };
+    let mut bodies: IndexMap<UniqueId, String> = IndexMap::new();
+    let mut errors = Vec::new();
+    for (id, r) in results {
+        match r {
+            Ok(sql) => {
+                bodies.insert(id, sql);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let target = target_dir(parsed);
+    let compiled_dir = target.join("compiled");
+    let mut compiled = Vec::new();
+    let mut finals = Vec::new();
+    for id in &todo {
+        let node = &parsed.manifest.nodes[id];
+        let sql = inject_ctes(&parsed.manifest, node, &bodies[id], &bodies);
+        finals.push((id.clone(), sql));
+    }
+    let write_errors: Vec<Diagnostic> = finals
+        .par_iter()
+        .filter_map(|(id, sql)| {
+            let node = &parsed.manifest.nodes[id];
+            if is_ephemeral(node) && !selected.contains(id) {
+                return None;
+            }
+            let path = compiled_path(&compiled_dir, node);
+            write_file(&path, sql).err()
+        })
+        .collect();
+    if !write_errors.is_empty() {
+        return Err(write_errors);
+    }
+    for (id, sql) in finals {
+        if let Some(node) = parsed.manifest.nodes.get_mut(&id) {
+            node.compiled_code = Some(sql);
+            if selected.contains(&id) {
+                compiled.push(id);
+            }
+        }
+    }
+    let order: Vec<UniqueId> = parsed.dag.topo_order();
+    let position: std::collections::HashMap<&UniqueId, usize> =
+        order.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    compiled.sort_by_key(|id| position.get(id).copied().unwrap_or(usize::MAX));
+    Ok(CompileOutput {
+        compiled,
+        target_dir: target,
+    })
+}
+
+/// `target/compiled/<package>/<original_file_path>` (for generic tests,
+/// `<yml path>/<test alias>.sql`).
+pub fn compiled_path(compiled_dir: &Path, node: &Node) -> PathBuf {
+    let base = compiled_dir.join(&node.package_name);
+    if node.resource_type == ResourceType::Test && node.test_metadata.is_some() {
+        base.join(&node.original_file_path).join(&node.path)
+    } else {
+        base.join(&node.original_file_path)
+    }
+}
+
+/// Writes a file, creating its directory.
+pub fn write_file(path: &Path, contents: &str) -> Result<(), Diagnostic> {
+    let io = |e: std::io::Error| {
+        Diagnostic::error(
+            "write-failed",
+            format!("cannot write {}: {e}", path.display()),
+        )
+        .with_help("check that the target directory is writable")
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::write(path, contents).map_err(io)
+}
+
+/// Compiles a SQL string given with `--inline`, as if it were a model of the root project.
+pub fn compile_inline(parsed: &Parsed, sql: &str) -> Result<String, Diagnostics> {
+    let run = compile_context(parsed);
+    let index = Arc::new(RefIndex::build(&parsed.manifest));
+    let root = &parsed.loaded.project.root_package().name;
+    let scope = NodeScope::new(root, Some("sql_operation.inline_query"))
+        .resolve_with(Arc::new(CompileResolver {
+            index,
+            package: root.clone(),
+        }))
+        .config(Some(Arc::new(IndexMap::new())))
+        .set("execute", JinjaValue::from(true))
+        .set("is_incremental", JinjaValue::from_function(|| false));
+    parsed
+        .loaded
+        .runtime
+        .render(&run, "<inline>", sql, scope)
+        .map_err(|e| vec![e.into_diagnostic()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_leading_with;
+
+    #[test]
+    fn finds_with_after_comments() {
+        assert_eq!(
+            find_leading_with("  -- c\n/* x */ WITH a as (select 1)"),
+            Some((15, 19))
+        );
+        assert_eq!(find_leading_with("select 1"), None);
+        assert_eq!(find_leading_with("without"), None);
+    }
+}

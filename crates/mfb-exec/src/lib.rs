@@ -1,0 +1,23 @@
+//! The pipeline of an mfb command: load, parse, graph, compile.
+//!
+//! [`load`] reads the project and profile and builds the Jinja runtime; [`parse`] renders
+//! every node once with `execute = false` (in parallel) to learn its dependencies and
+//! config, and builds the [`Manifest`](mfb_graph::Manifest) and DAG; [`compile`] renders
+//! the selected nodes against their resolved relations and writes `target/`. This crate is
+//! the only one that knows the order of those stages.
+
+pub mod compile;
+pub mod context;
+pub mod load;
+pub mod naming;
+pub mod parse;
+pub mod settings;
+pub mod tests_gen;
+
+pub use compile::{CompileOutput, compile, compile_inline};
+pub use load::{Loaded, load};
+pub use parse::{Parsed, parse};
+pub use settings::Settings;
+
+/// Errors of a stage: every problem found, as diagnostics (the CLI renders them).
+pub type Diagnostics = Vec<mfb_diagnostics::Diagnostic>;

@@ -1,0 +1,885 @@
+//! Parsing: every node rendered once with `execute = false`, in parallel.
+//!
+//! The render records `ref()`, `source()` and `config()` calls and the macros used.
+//! Config precedence (lowest first): the package's own dbt_project.yml, the root project's
+//! dbt_project.yml, properties YAML, the in-file `config()`. Disabled nodes are kept aside.
+//! Then relation names, generic tests from properties, ref resolution (an unknown ref is an
+//! error at the line that wrote it, with a close name suggested) and the DAG.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock};
+
+use indexmap::IndexMap;
+use mfb_diagnostics::{Diagnostic, IntoDiagnostic, Location, closest};
+use mfb_graph::{
+    ColumnInfo, Dag, DependsOn, DocNode, Exposure, MacroNode, Manifest, Node, RefCall,
+    ResourceType, SourceNode, UniqueId,
+};
+use mfb_jinja::{JinjaValue, NodeScope, Recorder, Relation};
+use mfb_project::{
+    ColumnProps, ConfigTree, FileKind, NodeConfig, NodeProps, Package, ProjectFile, merge_config,
+};
+use rayon::prelude::*;
+use regex::Regex;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::context::{ParseResolver, RefIndex, model_value};
+use crate::load::display_prefix;
+use crate::naming::Naming;
+use crate::tests_gen::{TestTarget, generic_test};
+use crate::{Diagnostics, Loaded};
+
+/// The parsed project.
+pub struct Parsed {
+    pub loaded: Loaded,
+    pub manifest: Manifest,
+    pub dag: Dag,
+    /// Test invocation templates (generic tests), by unique id.
+    pub invocations: HashMap<UniqueId, String>,
+    pub warnings: Diagnostics,
+}
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parsed")
+            .field("nodes", &self.manifest.nodes.len())
+            .finish()
+    }
+}
+
+/// A node waiting for its parse render.
+struct Pending {
+    node: Node,
+    /// What to render: the file body, or a generic test's invocation.
+    template: Arc<str>,
+    /// Name used in errors (project-relative path).
+    display_path: String,
+}
+
+static SNAPSHOT_BLOCK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?s)\{%-?\s*snapshot\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}")
+        .expect("valid regex")
+});
+static DOC_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\{\{\s*doc\(\s*['"]([\w.]+)['"]\s*(?:,\s*['"](\w+)['"]\s*)?\)\s*\}\}"#)
+        .expect("valid regex")
+});
+static DEP_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$"#)
+        .expect("valid regex")
+});
+
+fn stem(path: &str) -> String {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.rsplit_once('.').map_or(file, |(s, _)| s).to_owned()
+}
+
+fn dirs(resource_path: &str) -> Vec<String> {
+    let mut parts: Vec<String> = resource_path.split('/').map(str::to_owned).collect();
+    parts.pop();
+    parts
+}
+
+fn sha256(s: &str) -> String {
+    format!("{:x}", Sha256::digest(s.as_bytes()))
+}
+
+/// Resolves the dbt_project.yml part of a node's config.
+fn project_config(
+    root: &Package,
+    pkg: &Package,
+    tree: fn(&Package) -> &ConfigTree,
+    fqn: &[String],
+) -> NodeConfig {
+    let mut config = NodeConfig::new();
+    if !pkg.is_root {
+        for layer in tree(pkg).layers_for(fqn) {
+            merge_config(&mut config, &layer.values);
+        }
+    }
+    for layer in tree(root).layers_for(fqn) {
+        merge_config(&mut config, &layer.values);
+    }
+    config
+}
+
+fn columns_of(
+    props: &[ColumnProps],
+    docs: &HashMap<String, String>,
+) -> IndexMap<String, ColumnInfo> {
+    props
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                ColumnInfo {
+                    name: c.name.clone(),
+                    description: render_docs(&c.description, docs),
+                    meta: c.meta.clone(),
+                    data_type: c.data_type.clone(),
+                    constraints: c.constraints.clone(),
+                    quote: c.quote,
+                    tags: c.tags.clone(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Replaces `{{ doc('name') }}` in a description with the doc block's text.
+fn render_docs(text: &str, docs: &HashMap<String, String>) -> String {
+    if !text.contains("doc(") {
+        return text.to_owned();
+    }
+    DOC_CALL
+        .replace_all(text, |c: &regex::Captures<'_>| {
+            let name = c.get(2).map_or(&c[1], |m| m.as_str());
+            docs.get(name).cloned().unwrap_or_default()
+        })
+        .into_owned()
+}
+
+fn new_node(
+    resource_type: ResourceType,
+    pkg: &Package,
+    file: &ProjectFile,
+    name: String,
+    fqn: Vec<String>,
+    raw: Arc<str>,
+    display: &str,
+) -> Node {
+    Node {
+        unique_id: UniqueId::new(format!("{}.{}.{}", resource_type.as_str(), pkg.name, name)),
+        resource_type,
+        package_name: pkg.name.clone(),
+        alias: name.clone(),
+        name,
+        fqn,
+        path: file.resource_path.clone(),
+        original_file_path: file.path.clone(),
+        patch_path: None,
+        checksum: sha256(&file.contents),
+        raw_code: raw,
+        config: NodeConfig::new(),
+        tags: Vec::new(),
+        description: String::new(),
+        meta: IndexMap::new(),
+        columns: IndexMap::new(),
+        database: String::new(),
+        schema: String::new(),
+        relation_name: None,
+        refs: Vec::new(),
+        sources: Vec::new(),
+        depends_on: DependsOn::default(),
+        compiled_code: None,
+        test_metadata: None,
+        column_name: None,
+        attached_node: None,
+        file_key_name: None,
+        unit_test: None,
+        defined_at: Location::file(display),
+    }
+}
+
+fn default_materialized(rt: ResourceType) -> &'static str {
+    match rt {
+        ResourceType::Seed => "seed",
+        ResourceType::Snapshot => "snapshot",
+        ResourceType::Test => "test",
+        _ => "view",
+    }
+}
+
+fn apply_props(
+    node: &mut Node,
+    props: Option<&&NodeProps>,
+    docs: &HashMap<String, String>,
+) -> IndexMap<String, Value> {
+    let Some(p) = props else {
+        return IndexMap::new();
+    };
+    node.description = render_docs(&p.description, docs);
+    node.columns = columns_of(&p.columns, docs);
+    node.meta = p.meta.clone();
+    node.patch_path = Some(format!("{}://{}", node.package_name, p.origin.file));
+    let mut config = p.config.clone();
+    if !p.tags.is_empty() {
+        config.insert("tags".into(), json!(p.tags));
+    }
+    if !p.meta.is_empty() {
+        let mut meta = config
+            .get("meta")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (k, v) in &p.meta {
+            meta.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        config.insert("meta".into(), Value::Object(meta));
+    }
+    if let Some(d) = &p.docs {
+        config.insert("docs".into(), d.clone());
+    }
+    config
+}
+
+/// Finds the line of `ref('name')` (or `source(...)`) in a template, for errors.
+fn find_call_line(source: &str, call: &str, name: &str) -> Option<(u32, u32)> {
+    for (i, line) in source.lines().enumerate() {
+        let mut from = 0;
+        while let Some(pos) = line[from..].find(call) {
+            let at = from + pos;
+            let rest = &line[at..];
+            if rest.contains(&format!("'{name}'")) || rest.contains(&format!("\"{name}\"")) {
+                return Some((i as u32 + 1, at as u32 + 1));
+            }
+            from = at + call.len();
+        }
+    }
+    None
+}
+
+/// Parses the loaded project into a manifest and DAG.
+pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
+    let project = &loaded.project;
+    let root = project.root_package();
+    let mut errors: Diagnostics = Vec::new();
+    let warnings = loaded.warnings.clone();
+
+    // Doc blocks first: descriptions refer to them.
+    let mut docs_by_name: HashMap<String, String> = HashMap::new();
+    let mut doc_nodes = IndexMap::new();
+    for pkg in &project.packages {
+        for d in &pkg.properties.docs {
+            docs_by_name.insert(d.name.clone(), d.contents.clone());
+            let id = UniqueId::new(format!("doc.{}.{}", pkg.name, d.name));
+            doc_nodes.insert(
+                id.clone(),
+                DocNode {
+                    unique_id: id,
+                    package_name: pkg.name.clone(),
+                    name: d.name.clone(),
+                    path: d.origin.file.clone(),
+                    original_file_path: d.origin.file.clone(),
+                    block_contents: d.contents.clone(),
+                },
+            );
+        }
+    }
+
+    // 1. Nodes from files, with their project + properties config.
+    let mut pending: Vec<Pending> = Vec::new();
+    for pkg in &project.packages {
+        let prefix = display_prefix(project, pkg);
+        fn index(list: &[NodeProps]) -> HashMap<String, &NodeProps> {
+            list.iter().map(|p| (p.name.clone(), p)).collect()
+        }
+        let (models, seeds, snaps, analyses) = (
+            index(&pkg.properties.models),
+            index(&pkg.properties.seeds),
+            index(&pkg.properties.snapshots),
+            index(&pkg.properties.analyses),
+        );
+        for file in &pkg.files {
+            let display = format!("{prefix}{}", file.path);
+            #[allow(clippy::type_complexity)]
+            let (rt, tree, props): (
+                ResourceType,
+                fn(&Package) -> &ConfigTree,
+                Option<&HashMap<String, &NodeProps>>,
+            ) = match file.kind {
+                FileKind::Model => (ResourceType::Model, |p| &p.models, Some(&models)),
+                FileKind::Seed => (ResourceType::Seed, |p| &p.seeds, Some(&seeds)),
+                FileKind::Analysis => (ResourceType::Analysis, |p| &p.analyses, Some(&analyses)),
+                FileKind::SingularTest => (ResourceType::Test, |p| &p.tests, None),
+                FileKind::Snapshot => (ResourceType::Snapshot, |p| &p.snapshots, Some(&snaps)),
+                _ => continue,
+            };
+            let bodies: Vec<(String, Arc<str>)> = if rt == ResourceType::Snapshot {
+                let found: Vec<_> = SNAPSHOT_BLOCK
+                    .captures_iter(&file.contents)
+                    .map(|c| (c[1].to_owned(), Arc::from(&c[2])))
+                    .collect();
+                if found.is_empty() && !file.contents.trim().is_empty() {
+                    errors.push(
+                        Diagnostic::error("snapshot-block-missing", "snapshot file has no `{% snapshot name %}...{% endsnapshot %}` block")
+                            .at(Location::file(&display))
+                            .with_help("wrap the snapshot's select in {% snapshot my_snapshot %} ... {% endsnapshot %}"),
+                    );
+                }
+                found
+            } else {
+                let raw: Arc<str> = if rt == ResourceType::Seed {
+                    Arc::from("")
+                } else {
+                    file.contents.clone()
+                };
+                vec![(stem(&file.path), raw)]
+            };
+            for (name, raw) in bodies {
+                let mut fqn = vec![pkg.name.clone()];
+                fqn.extend(dirs(&file.resource_path));
+                fqn.push(name.clone());
+                let mut node = new_node(rt, pkg, file, name, fqn, raw.clone(), &display);
+                let mut config = project_config(root, pkg, tree, &node.fqn);
+                let node_props = props.and_then(|m| m.get(&node.name)).copied();
+                let prop_config = apply_props(&mut node, node_props.as_ref(), &docs_by_name);
+                merge_config(&mut config, &prop_config);
+                node.config = config;
+                pending.push(Pending {
+                    node,
+                    template: raw,
+                    display_path: display.clone(),
+                });
+            }
+        }
+    }
+
+    // 2. Sources.
+    let mut sources = IndexMap::new();
+    let target_db = loaded.target.dbname.clone();
+    let target_schema = loaded.target.schema.clone();
+    for pkg in &project.packages {
+        for src in &pkg.properties.sources {
+            let yml_dirs = dirs(&src.origin.file)
+                .into_iter()
+                .skip(1)
+                .collect::<Vec<_>>();
+            for table in &src.tables {
+                let fqn_cfg = vec![pkg.name.clone(), src.name.clone(), table.name.clone()];
+                let mut config = project_config(root, pkg, |p| &p.sources, &fqn_cfg);
+                merge_config(&mut config, &src.config);
+                merge_config(&mut config, &table.config);
+                if config.get("enabled").and_then(Value::as_bool) == Some(false) {
+                    continue;
+                }
+                let database = src.database.clone().unwrap_or_else(|| target_db.clone());
+                let schema = src.schema.clone().unwrap_or_else(|| src.name.clone());
+                let identifier = table
+                    .identifier
+                    .clone()
+                    .unwrap_or_else(|| table.name.clone());
+                let mut fqn = vec![pkg.name.clone()];
+                fqn.extend(yml_dirs.iter().cloned());
+                fqn.push(src.name.clone());
+                fqn.push(table.name.clone());
+                let mut tags = src.tags.clone();
+                tags.extend(table.tags.iter().cloned());
+                let id = UniqueId::new(format!("source.{}.{}.{}", pkg.name, src.name, table.name));
+                sources.insert(
+                    id.clone(),
+                    SourceNode {
+                        unique_id: id,
+                        package_name: pkg.name.clone(),
+                        source_name: src.name.clone(),
+                        name: table.name.clone(),
+                        relation_name: Relation::new(&database, &schema, &identifier, None)
+                            .render(),
+                        identifier,
+                        database,
+                        schema,
+                        fqn,
+                        path: src.origin.file.clone(),
+                        original_file_path: src.origin.file.clone(),
+                        description: render_docs(&table.description, &docs_by_name),
+                        source_description: render_docs(&src.description, &docs_by_name),
+                        loader: src.loader.clone(),
+                        loaded_at_field: table
+                            .loaded_at_field
+                            .clone()
+                            .or_else(|| src.loaded_at_field.clone()),
+                        freshness: table.freshness.clone().or_else(|| src.freshness.clone()),
+                        columns: columns_of(&table.columns, &docs_by_name),
+                        meta: table.meta.clone(),
+                        source_meta: src.meta.clone(),
+                        tags,
+                        config,
+                        quoting: src.quoting.clone(),
+                        defined_at: Location::new(
+                            format!("{}{}", display_prefix(project, pkg), src.origin.file),
+                            table.origin.line,
+                            0,
+                        ),
+                    },
+                );
+            }
+        }
+    }
+
+    // 3. Parse-render every node in parallel.
+    let runtime = &loaded.runtime;
+    let run = &loaded.run;
+    let resolver = Arc::new(ParseResolver {
+        database: target_db.clone(),
+        schema: target_schema.clone(),
+    });
+    let render_one = |p: &mut Pending| -> Result<(), Diagnostic> {
+        if p.node.resource_type == ResourceType::Seed {
+            return Ok(());
+        }
+        let rec = Arc::new(Recorder::default());
+        let this = Relation::new(&target_db, &target_schema, &p.node.name, None);
+        let scope = NodeScope::new(&p.node.package_name, Some(p.node.unique_id.as_str()))
+            .record(rec.clone())
+            .resolve_with(resolver.clone())
+            .config(None)
+            .set("execute", JinjaValue::from(false))
+            .set("this", this.into_value())
+            .set("model", model_value(&p.node))
+            .set("is_incremental", JinjaValue::from_function(|| false))
+            .set("should_full_refresh", JinjaValue::from_function(|| false));
+        runtime
+            .render(run, &p.display_path, &p.template, scope)
+            .map_err(IntoDiagnostic::into_diagnostic)?;
+        for call in rec.configs() {
+            merge_config(&mut p.node.config, &call);
+        }
+        let def_file = p.node.defined_at.file.clone();
+        p.node.refs = rec
+            .refs()
+            .into_iter()
+            .map(|r| {
+                let at = find_call_line(&p.template, "ref(", &r.name)
+                    .map(|(l, c)| Location::new(&def_file, l, c));
+                RefCall {
+                    package: r.package,
+                    name: r.name,
+                    version: r.version,
+                    at,
+                }
+            })
+            .collect();
+        p.node.sources = rec.sources();
+        p.node.depends_on.macros = rec.macros().into_iter().collect();
+        Ok(())
+    };
+    let render_errors: Vec<Diagnostic> = pending
+        .par_iter_mut()
+        .filter_map(|p| render_one(p).err())
+        .collect();
+    errors.extend(render_errors);
+
+    // 4. Finish configs, split enabled and disabled, name relations.
+    let naming = Naming::new(runtime);
+    let finish = |node: &mut Node| -> Result<(), Diagnostic> {
+        let default = default_materialized(node.resource_type);
+        node.config
+            .entry("materialized".to_owned())
+            .or_insert_with(|| json!(default));
+        node.config
+            .entry("enabled".to_owned())
+            .or_insert(json!(true));
+        node.tags = node
+            .config
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(meta) = node.config.get("meta").and_then(Value::as_object) {
+            for (k, v) in meta {
+                node.meta.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        naming
+            .apply(runtime, run, &root.name, &target_db, &target_schema, node)
+            .map_err(|e| {
+                e.into_diagnostic()
+                    .with_note(format!("while naming the relation of {}", node.unique_id))
+            })
+    };
+    let naming_errors: Vec<Diagnostic> = pending
+        .par_iter_mut()
+        .filter_map(|p| finish(&mut p.node).err())
+        .collect();
+    errors.extend(naming_errors);
+
+    let mut manifest = Manifest {
+        project_name: root.name.clone(),
+        adapter_type: "postgres".to_owned(),
+        invocation_id: loaded.invocation_id.clone(),
+        generated_at: chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string(),
+        env: crate::load::metadata_envs(),
+        sources,
+        docs: doc_nodes,
+        ..Manifest::default()
+    };
+    for p in pending {
+        let enabled = p.node.config.get("enabled").and_then(Value::as_bool) != Some(false);
+        let target = if enabled {
+            &mut manifest.nodes
+        } else {
+            &mut manifest.disabled
+        };
+        if let Some(prev) = target.insert(p.node.unique_id.clone(), p.node)
+            && enabled
+        {
+            let now = &manifest.nodes[&prev.unique_id];
+            errors.push(
+                Diagnostic::error(
+                    "duplicate-node",
+                    format!(
+                        "two {}s are named `{}` in package `{}`",
+                        prev.resource_type.as_str(),
+                        prev.name,
+                        prev.package_name
+                    ),
+                )
+                .at(now.defined_at.clone())
+                .with_note(format!("also defined in {}", prev.defined_at))
+                .with_help("rename one of the files: names must be unique within a package"),
+            );
+        }
+    }
+    check_duplicates(&manifest, &mut errors);
+
+    // 5. Generic tests from properties.
+    let mut invocations = HashMap::new();
+    let mut test_pending = Vec::new();
+    for pkg in &project.packages {
+        let prefix = display_prefix(project, pkg);
+        let mut add = |spec: &mfb_project::TestSpec,
+                       target: TestTarget<'_>,
+                       column: Option<&ColumnProps>,
+                       yml: &str| {
+            let yml_dirs: Vec<String> = dirs(yml).into_iter().skip(1).collect();
+            let display = format!("{prefix}{yml}");
+            let t = generic_test(&pkg.name, yml, &yml_dirs, spec, &target, column, &display);
+            test_pending.push((t, pkg.name.clone(), spec.config.clone(), display));
+        };
+        for props in pkg
+            .properties
+            .models
+            .iter()
+            .chain(&pkg.properties.seeds)
+            .chain(&pkg.properties.snapshots)
+        {
+            let Some(node) = manifest.nodes.values().find(|n| {
+                n.package_name == pkg.name
+                    && n.name == props.name
+                    && matches!(
+                        n.resource_type,
+                        ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+                    )
+            }) else {
+                continue;
+            };
+            let target = TestTarget::Node {
+                name: &props.name,
+                unique_id: node.unique_id.as_str(),
+            };
+            for spec in &props.tests {
+                add(spec, target.clone(), None, &props.origin.file);
+            }
+            for col in &props.columns {
+                for spec in &col.tests {
+                    add(spec, target.clone(), Some(col), &props.origin.file);
+                }
+            }
+        }
+        for src in &pkg.properties.sources {
+            for table in &src.tables {
+                let id = format!("source.{}.{}.{}", pkg.name, src.name, table.name);
+                if !manifest.sources.contains_key(&UniqueId::new(id.as_str())) {
+                    continue;
+                }
+                let target = TestTarget::Source {
+                    source: &src.name,
+                    table: &table.name,
+                    unique_id: &id,
+                };
+                for spec in &table.tests {
+                    add(spec, target.clone(), None, &src.origin.file);
+                }
+                for col in &table.columns {
+                    for spec in &col.tests {
+                        add(spec, target.clone(), Some(col), &src.origin.file);
+                    }
+                }
+            }
+        }
+    }
+    let mut tests: Vec<Pending> = test_pending
+        .into_iter()
+        .map(|(t, pkg_name, spec_config, display)| {
+            let pkg = project.package(&pkg_name).unwrap_or(root);
+            let mut node = t.node;
+            let mut config = project_config(root, pkg, |p| &p.tests, &node.fqn);
+            merge_config(&mut config, &spec_config);
+            node.config = config;
+            invocations.insert(node.unique_id.clone(), t.invocation.clone());
+            Pending {
+                node,
+                template: Arc::from(t.invocation.as_str()),
+                display_path: display,
+            }
+        })
+        .collect();
+    let test_errors: Vec<Diagnostic> = tests
+        .par_iter_mut()
+        .filter_map(|p| {
+            render_one(p)
+                .and_then(|()| finish(&mut p.node))
+                .err()
+                .map(|d| {
+                    d.with_note(format!(
+                        "in test {} defined at {}",
+                        p.node.name, p.node.defined_at
+                    ))
+                })
+        })
+        .collect();
+    errors.extend(test_errors);
+    for p in tests {
+        let enabled = p.node.config.get("enabled").and_then(Value::as_bool) != Some(false);
+        let target = if enabled {
+            &mut manifest.nodes
+        } else {
+            &mut manifest.disabled
+        };
+        target.insert(p.node.unique_id.clone(), p.node);
+    }
+
+    // 6. Macros and exposures.
+    for def in runtime.registry().defs() {
+        let id = UniqueId::new(def.unique_id());
+        manifest.macros.insert(
+            id.clone(),
+            MacroNode {
+                unique_id: id,
+                package_name: def.package.clone(),
+                name: def.name.clone(),
+                path: def.path.clone(),
+                original_file_path: def.path.clone(),
+                macro_sql: def.sql.clone(),
+                description: String::new(),
+                depends_on_macros: Vec::new(),
+                arguments: Vec::new(),
+                meta: IndexMap::new(),
+            },
+        );
+    }
+    for pkg in &project.packages {
+        for mp in &pkg.properties.macros {
+            if let Some(m) = manifest
+                .macros
+                .get_mut(&UniqueId::new(format!("macro.{}.{}", pkg.name, mp.name)))
+            {
+                m.description = render_docs(&mp.description, &docs_by_name);
+                m.arguments = mp.arguments.clone();
+                m.meta = mp.meta.clone();
+            }
+        }
+        for e in &pkg.properties.exposures {
+            let mut refs = Vec::new();
+            let mut srcs = Vec::new();
+            for dep in &e.depends_on {
+                match DEP_CALL.captures(dep) {
+                    Some(c) if &c[1] == "ref" => refs.push(match c.get(3) {
+                        Some(n) => RefCall { package: Some(c[2].to_owned()), name: n.as_str().to_owned(), version: None, at: None },
+                        None => RefCall { package: None, name: c[2].to_owned(), version: None, at: None },
+                    }),
+                    Some(c) if c.get(3).is_some() => srcs.push([c[2].to_owned(), c[3].to_owned()]),
+                    _ => errors.push(
+                        Diagnostic::error("exposure-depends-on", format!("exposure `{}` has a depends_on entry that is not ref() or source(): `{dep}`", e.name))
+                            .at(Location::new(format!("{}{}", display_prefix(project, pkg), e.origin.file), e.origin.line, 0))
+                            .with_help("write entries as \"ref('model')\" or \"source('source', 'table')\""),
+                    ),
+                }
+            }
+            let id = UniqueId::new(format!("exposure.{}.{}", pkg.name, e.name));
+            manifest.exposures.insert(
+                id.clone(),
+                Exposure {
+                    unique_id: id,
+                    package_name: pkg.name.clone(),
+                    name: e.name.clone(),
+                    label: e.label.clone(),
+                    exposure_type: e.exposure_type.clone(),
+                    url: e.url.clone(),
+                    maturity: e.maturity.clone(),
+                    description: render_docs(&e.description, &docs_by_name),
+                    owner: e.owner.clone(),
+                    fqn: vec![pkg.name.clone(), e.name.clone()],
+                    path: e.origin.file.clone(),
+                    original_file_path: e.origin.file.clone(),
+                    refs,
+                    sources: srcs,
+                    depends_on: DependsOn::default(),
+                    meta: e.meta.clone(),
+                    tags: e.tags.clone(),
+                    config: e.config.clone(),
+                },
+            );
+        }
+    }
+
+    // 7. Resolve refs and sources into depends_on.
+    let index = RefIndex::build(&manifest);
+    let disabled_names: HashSet<&str> = manifest
+        .disabled
+        .values()
+        .map(|n| n.name.as_str())
+        .collect();
+    let mut resolve_errors = Vec::new();
+    let resolve = |from: &str,
+                   package: &str,
+                   refs: &[RefCall],
+                   srcs: &[[String; 2]],
+                   at: &Location,
+                   nodes: &mut Vec<String>,
+                   errs: &mut Diagnostics| {
+        for r in refs {
+            match index.find(package, r.package.as_deref(), &r.name) {
+                Some(t) => nodes.push(t.unique_id.clone()),
+                None => {
+                    let suggestion = closest(&r.name, index.names());
+                    let mut d = Diagnostic::error(
+                        "ref-not-found",
+                        format!(
+                            "`ref('{}')` in {from} does not name a model, seed or snapshot",
+                            r.name
+                        ),
+                    );
+                    d = match &r.at {
+                        Some(loc) => d.at(loc.clone()),
+                        None => d.at(at.clone()),
+                    };
+                    if let Some(line) = r.at.as_ref().and_then(|l| source_line(&loaded, l)) {
+                        d.source_line = Some(line);
+                        d.span_len = (r.name.len() + 7) as u32;
+                    }
+                    d = if disabled_names.contains(r.name.as_str()) {
+                        d.with_help(format!(
+                            "`{}` exists but is disabled (enabled: false)",
+                            r.name
+                        ))
+                    } else if let Some(s) = suggestion {
+                        d.with_help(format!("did you mean `{s}`?"))
+                    } else {
+                        d.with_help("create the model, or fix the name in ref()")
+                    };
+                    errs.push(d);
+                }
+            }
+        }
+        for [s, t] in srcs {
+            match index.source(s, t) {
+                Some((id, _)) => nodes.push(id.clone()),
+                None => {
+                    let all: Vec<String> = index.source_names().collect();
+                    let want = format!("{s}.{t}");
+                    let suggestion = closest(&want, all.iter().map(String::as_str));
+                    errs.push(
+                        Diagnostic::error(
+                            "source-not-found",
+                            format!("`source('{s}', '{t}')` in {from} is not defined"),
+                        )
+                        .at(at.clone())
+                        .with_help(match suggestion {
+                            Some(x) => format!("did you mean `{x}`?"),
+                            None => {
+                                "declare it under `sources:` in a properties YAML file".to_owned()
+                            }
+                        }),
+                    );
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        nodes.retain(|n| seen.insert(n.clone()));
+    };
+    for node in manifest.nodes.values_mut() {
+        let mut deps = Vec::new();
+        resolve(
+            node.unique_id.as_str(),
+            &node.package_name.clone(),
+            &node.refs,
+            &node.sources,
+            &node.defined_at.clone(),
+            &mut deps,
+            &mut resolve_errors,
+        );
+        node.depends_on.nodes = deps;
+    }
+    for e in manifest.exposures.values_mut() {
+        let mut deps = Vec::new();
+        let at = Location::file(&e.original_file_path);
+        resolve(
+            e.unique_id.as_str(),
+            &e.package_name.clone(),
+            &e.refs,
+            &e.sources,
+            &at,
+            &mut deps,
+            &mut resolve_errors,
+        );
+        e.depends_on.nodes = deps;
+    }
+    errors.extend(resolve_errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let dag = Dag::build(&manifest).map_err(|e| vec![e.into_diagnostic()])?;
+    Ok(Parsed {
+        loaded,
+        manifest,
+        dag,
+        invocations,
+        warnings,
+    })
+}
+
+fn source_line(loaded: &Loaded, at: &Location) -> Option<String> {
+    let path = loaded.project.root.join(&at.file);
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .nth(at.line.checked_sub(1)? as usize)
+        .map(str::to_owned)
+}
+
+/// Two enabled ref-able nodes with one name, or two nodes building one relation.
+fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
+    let mut by_name: HashMap<&str, &Node> = HashMap::new();
+    let mut by_relation: HashMap<&str, &Node> = HashMap::new();
+    for node in manifest.nodes.values() {
+        if !matches!(
+            node.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) {
+            continue;
+        }
+        if let Some(prev) = by_name.insert(&node.name, node) {
+            errors.push(
+                Diagnostic::error(
+                    "duplicate-name",
+                    format!("two resources are named `{}`: {} and {}", node.name, prev.unique_id, node.unique_id),
+                )
+                .at(node.defined_at.clone())
+                .with_note(format!("also defined in {}", prev.defined_at))
+                .with_help("ref() could not tell them apart: rename one, or disable one with enabled: false"),
+            );
+        }
+        if let Some(rel) = node.relation_name.as_deref()
+            && let Some(prev) = by_relation.insert(rel, node)
+        {
+            errors.push(
+                Diagnostic::error(
+                    "duplicate-relation",
+                    format!(
+                        "{} and {} would both build {rel}",
+                        prev.unique_id, node.unique_id
+                    ),
+                )
+                .at(node.defined_at.clone())
+                .with_help("give one of them another alias or schema"),
+            );
+        }
+    }
+}

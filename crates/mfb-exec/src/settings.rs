@@ -1,0 +1,31 @@
+//! Everything a command decided before the engine runs (resolved from flags by the CLI).
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use mfb_graph::SelectionCriteria;
+
+/// Resolved command settings. Paths are absolute.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--project-dir` (default: the current directory).
+    pub project_dir: PathBuf,
+    /// `--profiles-dir`, if given.
+    pub profiles_dir: Option<PathBuf>,
+    /// `--target`, if given.
+    pub target: Option<String>,
+    /// `--vars` (parsed YAML mapping).
+    pub vars: IndexMap<String, serde_json::Value>,
+    /// `--threads`, if given.
+    pub threads: Option<u32>,
+    /// `--target-path`, if given (relative to the project dir).
+    pub target_path: Option<PathBuf>,
+    /// `--select` / `--exclude` / `--selector`.
+    pub selection: SelectionCriteria,
+    /// `--state DIR`.
+    pub state: Option<PathBuf>,
+    /// `--full-refresh`.
+    pub full_refresh: bool,
+    /// The command being run (`parse`, `compile`, `ls`, ...), for `flags.WHICH`.
+    pub which: String,
+}

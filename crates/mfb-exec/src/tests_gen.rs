@@ -1,0 +1,384 @@
+//! Generic test nodes from properties YAML, named the way dbt names them.
+//!
+//! A test `not_null` on column `id` of model `orders` is the node
+//! `not_null_orders_id`: the test name (prefixed by its package namespace, or by
+//! `source_` for source tests), the target's name, then the arguments sorted by name and
+//! flattened, non-identifier characters replaced by `_`, joined by `__`. Names of 64
+//! characters or more keep dbt's full name but get a short alias: the first 30 characters
+//! of `<test>_<target>` and the md5 of the full name.
+
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use md5::{Digest, Md5};
+use mfb_diagnostics::Location;
+use mfb_graph::{DependsOn, Node, ResourceType, TestMetadata, UniqueId};
+use mfb_project::{ColumnProps, TestSpec};
+use serde_json::Value;
+
+/// What a test is attached to.
+#[derive(Debug, Clone)]
+pub enum TestTarget<'a> {
+    /// A model, seed or snapshot, by name.
+    Node { name: &'a str, unique_id: &'a str },
+    /// A source table.
+    Source {
+        source: &'a str,
+        table: &'a str,
+        unique_id: &'a str,
+    },
+}
+
+impl TestTarget<'_> {
+    fn name_part(&self) -> String {
+        match self {
+            TestTarget::Node { name, .. } => (*name).to_owned(),
+            TestTarget::Source { source, table, .. } => format!("{source}_{table}"),
+        }
+    }
+
+    /// The Jinja expression that refers to the target.
+    pub fn expression(&self) -> String {
+        match self {
+            TestTarget::Node { name, .. } => format!("ref('{name}')"),
+            TestTarget::Source { source, table, .. } => format!("source('{source}', '{table}')"),
+        }
+    }
+
+    fn unique_id(&self) -> &str {
+        match self {
+            TestTarget::Node { unique_id, .. } | TestTarget::Source { unique_id, .. } => unique_id,
+        }
+    }
+}
+
+/// Python's `str()` of a YAML value, as dbt uses for test names.
+fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
+        Value::Number(n) => n.to_string(),
+        other => mfb_jinja::collections::python_repr(&mfb_jinja::collections::from_serde(other)),
+    }
+}
+
+/// dbt's (short, full) test names.
+pub fn test_names(
+    test_type: &str,
+    target_name: &str,
+    args: &IndexMap<String, Value>,
+) -> (String, String) {
+    let mut keys: Vec<&String> = args.keys().filter(|k| *k != "model").collect();
+    keys.sort();
+    let mut flat = Vec::new();
+    for k in keys {
+        match &args[k] {
+            Value::Object(map) => flat.extend(map.values().map(py_str)),
+            Value::Array(items) => flat.extend(items.iter().map(py_str)),
+            other => flat.push(py_str(other)),
+        }
+    }
+    let clean: Vec<String> = flat.iter().map(|s| clean_part(s)).collect();
+    let identifier = format!("{test_type}_{target_name}");
+    let full = format!("{identifier}_{}", clean.join("__"));
+    if full.len() >= 64 {
+        let trunc: String = identifier.chars().take(30).collect();
+        let hash = format!("{:x}", Md5::digest(full.as_bytes()));
+        (format!("{trunc}_{hash}"), full)
+    } else {
+        (full.clone(), full)
+    }
+}
+
+fn clean_part(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_run = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('_');
+            in_run = true;
+        }
+    }
+    out
+}
+
+/// Turns a YAML argument into the Jinja expression dbt's native rendering would produce:
+/// strings that look like `ref(...)`, `source(...)`, `var(...)`, `env_var(...)`, `doc(...)`
+/// are evaluated; `{{ expr }}` strings are evaluated; other strings are literals.
+pub fn arg_expression(v: &Value, is_column_name: bool) -> String {
+    match v {
+        Value::String(s) if is_column_name => jinja_string(s),
+        Value::String(s) => {
+            let t = s.trim();
+            if looks_like_call(t) {
+                t.to_owned()
+            } else if let Some(inner) = t
+                .strip_prefix("{{")
+                .and_then(|r| r.strip_suffix("}}"))
+                .filter(|i| !i.contains("{{") && !i.contains("}}"))
+            {
+                inner.trim().to_owned()
+            } else {
+                jinja_string(s)
+            }
+        }
+        Value::Null => "none".into(),
+        Value::Bool(b) => if *b { "true" } else { "false" }.into(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|i| arg_expression(i, false))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", jinja_string(k), arg_expression(v, false)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn looks_like_call(s: &str) -> bool {
+    ["ref", "source", "var", "env_var", "doc"].iter().any(|f| {
+        s.strip_prefix(f)
+            .map(str::trim_start)
+            .is_some_and(|rest| rest.starts_with('(') && rest.ends_with(')') && rest.len() > 2)
+    })
+}
+
+fn jinja_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A generic test node, before config merging and naming.
+pub struct GenericTest {
+    pub node: Node,
+    /// The template that calls the test macro with its arguments as Jinja expressions.
+    pub invocation: String,
+}
+
+/// Builds the node for one test spec on `target` (and `column`, for column tests).
+#[allow(clippy::too_many_arguments)]
+pub fn generic_test(
+    package: &str,
+    yml_path: &str,
+    yml_dirs: &[String],
+    spec: &TestSpec,
+    target: &TestTarget<'_>,
+    column: Option<&ColumnProps>,
+    display_file: &str,
+) -> GenericTest {
+    let column_name = column.map(|c| c.name.clone());
+    let mut kwargs: IndexMap<String, Value> = spec.args.clone();
+    if let Some(c) = &column_name {
+        kwargs.shift_remove("column_name");
+        kwargs.insert("column_name".into(), Value::String(c.clone()));
+    }
+    let mut test_type = match &spec.namespace {
+        Some(ns) => format!("{ns}_{}", spec.test_name),
+        None => spec.test_name.clone(),
+    };
+    if matches!(target, TestTarget::Source { .. }) {
+        test_type = format!("source_{test_type}");
+    }
+    let (short, full) = test_names(&test_type, &target.name_part(), &kwargs);
+    let name = spec.custom_name.clone().unwrap_or(full);
+    let alias = spec.custom_name.clone().unwrap_or(short);
+    let macro_name = match &spec.namespace {
+        Some(ns) => format!("{ns}.test_{}", spec.test_name),
+        None => format!("test_{}", spec.test_name),
+    };
+    kwargs.insert(
+        "model".into(),
+        Value::String(format!(
+            "{{{{ get_where_subquery({}) }}}}",
+            target.expression()
+        )),
+    );
+
+    let mut invocation = format!("{{{{ {macro_name}(");
+    let mut first = true;
+    for (k, v) in &kwargs {
+        if !first {
+            invocation.push_str(", ");
+        }
+        first = false;
+        invocation.push_str(k);
+        invocation.push('=');
+        invocation.push_str(&arg_expression(v, k == "column_name"));
+    }
+    invocation.push_str(") }}");
+
+    let mut raw_code = String::new();
+    if !spec.config.is_empty() {
+        let parts: Vec<String> = spec
+            .config
+            .iter()
+            .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap_or_default()))
+            .collect();
+        raw_code.push_str(&format!("{{{{ config({}) }}}}", parts.join(", ")));
+    }
+    raw_code.push_str(&format!(
+        "{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}"
+    ));
+
+    let hash_input = format!(
+        "{name}|{yml_path}|{}|{}",
+        serde_json::to_string(&kwargs).unwrap_or_default(),
+        target.unique_id()
+    );
+    let hash = format!("{:x}", Md5::digest(hash_input.as_bytes()));
+    let mut fqn = vec![package.to_owned()];
+    fqn.extend(yml_dirs.iter().cloned());
+    fqn.push(name.clone());
+    let file_key_name = match target {
+        TestTarget::Node { name, .. } => format!("models.{name}"),
+        TestTarget::Source { source, .. } => format!("sources.{source}"),
+    };
+    let node = Node {
+        unique_id: UniqueId::new(format!("test.{package}.{name}.{}", &hash[..10])),
+        resource_type: ResourceType::Test,
+        package_name: package.to_owned(),
+        name,
+        fqn,
+        path: format!("{alias}.sql"),
+        original_file_path: yml_path.to_owned(),
+        patch_path: None,
+        raw_code: Arc::from(raw_code.as_str()),
+        checksum: String::new(),
+        config: IndexMap::new(),
+        tags: Vec::new(),
+        description: String::new(),
+        meta: IndexMap::new(),
+        columns: IndexMap::new(),
+        database: String::new(),
+        schema: String::new(),
+        alias,
+        relation_name: None,
+        refs: Vec::new(),
+        sources: Vec::new(),
+        depends_on: DependsOn::default(),
+        compiled_code: None,
+        test_metadata: Some(TestMetadata {
+            name: spec.test_name.clone(),
+            kwargs,
+            namespace: spec.namespace.clone(),
+        }),
+        column_name,
+        attached_node: Some(target.unique_id().to_owned()),
+        file_key_name: Some(file_key_name),
+        unit_test: None,
+        defined_at: Location::new(display_file, spec.origin.line, 0),
+    };
+    GenericTest { node, invocation }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(pairs: &[(&str, Value)]) -> IndexMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn names_match_dbt() {
+        use serde_json::json;
+        assert_eq!(
+            test_names("not_null", "orders", &args(&[("column_name", json!("id"))])).0,
+            "not_null_orders_id"
+        );
+        assert_eq!(
+            test_names(
+                "accepted_values",
+                "orders",
+                &args(&[
+                    ("column_name", json!("status")),
+                    ("values", json!(["a", "b", "c"])),
+                    ("quote", json!(false))
+                ])
+            )
+            .0,
+            "accepted_values_orders_status__False__a__b__c"
+        );
+        assert_eq!(
+            test_names(
+                "relationships",
+                "orders",
+                &args(&[
+                    ("to", json!("ref('plain')")),
+                    ("field", json!("id")),
+                    ("column_name", json!("customer_id"))
+                ])
+            )
+            .0,
+            "relationships_orders_customer_id__id__ref_plain_"
+        );
+        let (short, full) = test_names(
+            "relationships",
+            "orders",
+            &args(&[
+                ("to", json!("source('raw', 'events')")),
+                (
+                    "field",
+                    json!("id_with_a_very_long_name_to_make_the_test_name_exceed_the_limit"),
+                ),
+                ("column_name", json!("customer_id")),
+            ]),
+        );
+        assert_eq!(
+            full,
+            "relationships_orders_customer_id__id_with_a_very_long_name_to_make_the_test_name_exceed_the_limit__source_raw_events_"
+        );
+        assert_eq!(
+            short,
+            "relationships_orders_9abca2fc43dc462f693acae50721c378"
+        );
+        assert_eq!(
+            test_names(
+                "source_not_null",
+                "raw_events",
+                &args(&[("column_name", json!("id"))])
+            )
+            .0,
+            "source_not_null_raw_events_id"
+        );
+    }
+
+    #[test]
+    fn arguments_become_jinja_expressions() {
+        use serde_json::json;
+        assert_eq!(arg_expression(&json!("ref('x')"), false), "ref('x')");
+        assert_eq!(arg_expression(&json!("amount > 0"), false), "'amount > 0'");
+        assert_eq!(arg_expression(&json!("{{ var('n') }}"), false), "var('n')");
+        assert_eq!(
+            arg_expression(&json!(["a", 1, null, true]), false),
+            "['a', 1, none, true]"
+        );
+        assert_eq!(arg_expression(&json!("ref('x')"), true), "'ref(\\'x\\')'");
+    }
+}
