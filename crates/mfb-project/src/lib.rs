@@ -20,6 +20,7 @@ pub mod project;
 pub mod properties;
 mod property_files;
 mod yaml;
+mod yaml_fast;
 mod yaml_lines;
 
 pub use config::{

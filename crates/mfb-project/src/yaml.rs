@@ -7,11 +7,15 @@
 use mfb_diagnostics::Location;
 use serde_json::{Map, Number, Value};
 
-use crate::ProjectError;
+use crate::{ProjectError, yaml_fast};
 
 /// Parses `text` (the contents of `file`, a path relative to the project root). An empty
 /// document (or one holding only comments) is `Value::Null`.
 pub(crate) fn parse_yaml(text: &str, file: &str) -> Result<Value, ProjectError> {
+    // Fastest path: the block-style subset that properties files are written in.
+    if let Some(v) = yaml_fast::parse(text) {
+        return Ok(v);
+    }
     // Fast path: straight into JSON values (duplicate keys: the last wins, as in dbt).
     // Merge keys, tags and complex keys need serde_yaml's own values.
     if !text.contains("<<")
