@@ -384,6 +384,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("tojson", tojson);
     env.add_filter("fromjson", fromjson);
     env.add_filter("string", as_text);
+    env.add_filter("list", |v: Value| list_fn(Some(v)));
     env.add_filter("pprint", |v: Value| Value::from(python_repr(&v)));
 }
 

@@ -174,6 +174,21 @@ impl Runtime {
                 .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
         });
         env.set_unknown_method_callback(|state, value, method, args| {
+            use minijinja::value::ValueKind;
+            if method == "__mfb_copy" {
+                return match value.kind() {
+                    ValueKind::Seq | ValueKind::Iterable => collections::make_list(value.clone()),
+                    _ => Ok(value.clone()),
+                };
+            }
+            if matches!(value.kind(), ValueKind::Seq | ValueKind::Map | ValueKind::Iterable)
+                && ["append", "extend", "insert", "pop", "remove", "update", "setdefault", "clear", "sort", "reverse"].contains(&method)
+            {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("cannot {method}() {}: it was not built with [] or {{}}; copy it first, e.g. {{% set xs = [] %}}{{% do xs.extend(value) %}}", kind_name(value)),
+                ));
+            }
             minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
                 .map_err(|e| {
                     if e.kind() == minijinja::ErrorKind::UnknownMethod {
@@ -356,7 +371,7 @@ fn kind_name(v: &Value) -> &'static str {
     use minijinja::value::ValueKind;
     match v.kind() {
         ValueKind::String => "a string",
-        ValueKind::Seq => "a read-only list",
+        ValueKind::Seq | ValueKind::Iterable => "a read-only list",
         ValueKind::Map => "a read-only dict",
         ValueKind::None => "None",
         ValueKind::Undefined => "an undefined value",

@@ -304,6 +304,15 @@ fn rewrite_tag_body(tag: &str, out: &mut String) {
                 continue;
             }
             b'[' => {
+                // `x[:]` is Python's list copy: it must give a mutable list.
+                let rest = &tag[i + 1..body_end];
+                let close = rest.find(']');
+                if prev_is_value && close.is_some_and(|c| rest[..c].trim() == ":") {
+                    out.push_str(".__mfb_copy()");
+                    i += 1 + close.unwrap_or(0) + 1;
+                    prev_is_value = true;
+                    continue;
+                }
                 if prev_is_value {
                     stack.push(false);
                     out.push('[');
@@ -374,6 +383,10 @@ mod tests {
             "{{ x in __mfb_list([1]) }}"
         );
         assert_eq!(rewrite_template("{{ d['k'][1:] }}"), "{{ d['k'][1:] }}");
+        assert_eq!(
+            rewrite_template("{% set c = items[ : ] %}"),
+            "{% set c = items.__mfb_copy() %}"
+        );
     }
 
     #[test]

@@ -338,3 +338,21 @@ fn call_macro_from_rust_returns_values() {
         .unwrap_err();
     assert_eq!(e.help.as_deref(), Some("did you mean `pair`?"));
 }
+
+#[test]
+fn slice_copies_and_list_filter_are_mutable() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{% set xs = [1, 2, 3] %}{% set c = xs[:] %}{% do c.pop() %}{{ c }} {{ xs }} {% set l = 'ab' | list %}{% do l.append('c') %}{{ l | join('') }}"
+        ),
+        "[1, 2] [1, 2, 3] abc"
+    );
+    let e = render(
+        &rt,
+        "{% set s = 'a,b'.split(',') %}{% set t = s[1:] %}{% do t.append('x') %}",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("cannot append()"), "{}", e.message);
+}
