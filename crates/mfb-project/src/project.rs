@@ -649,25 +649,113 @@ fn load_files(pkg: &mut Package, skip: &[String], errors: &mut Vec<ProjectError>
             Parsed::None => {}
         }
     }
-    check_duplicate_docs(&props, prefix, errors);
+    check_duplicates(&props, prefix, errors);
     pkg.files = files;
     pkg.properties = props;
 }
 
-fn check_duplicate_docs(props: &Properties, prefix: &str, errors: &mut Vec<ProjectError>) {
-    let mut seen: IndexMap<&str, &crate::DocBlock> = IndexMap::new();
-    for doc in &props.docs {
-        if let Some(first) = seen.get(doc.name.as_str()) {
-            errors.push(ProjectError::Invalid {
-                message: format!(
-                    "docs block `{}` is defined twice (first at {}{}:{})",
-                    doc.name, prefix, first.origin.file, first.origin.line
-                ),
-                at: Location::new(format!("{prefix}{}", doc.origin.file), doc.origin.line, 0),
-                help: Some("rename or remove one of the two blocks".into()),
-            });
-        } else {
-            seen.insert(&doc.name, doc);
+/// dbt refuses two properties entries (or docs blocks) for the same resource in one
+/// package: report the second one, naming where the first is.
+fn check_duplicates(props: &Properties, prefix: &str, errors: &mut Vec<ProjectError>) {
+    use crate::Origin;
+    let mut groups: Vec<(&str, Vec<(String, &Origin)>)> = vec![
+        (
+            "model",
+            props
+                .models
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+        (
+            "seed",
+            props
+                .seeds
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+        (
+            "snapshot",
+            props
+                .snapshots
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+        (
+            "analysis",
+            props
+                .analyses
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+        (
+            "macro",
+            props
+                .macros
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+        (
+            "exposure",
+            props
+                .exposures
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+        (
+            "unit test",
+            props
+                .unit_tests
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+        (
+            "docs block",
+            props
+                .docs
+                .iter()
+                .map(|n| (n.name.clone(), &n.origin))
+                .collect(),
+        ),
+    ];
+    groups.push((
+        "source table",
+        props
+            .sources
+            .iter()
+            .flat_map(|s| {
+                s.tables
+                    .iter()
+                    .map(move |t| (format!("{}.{}", s.name, t.name), &t.origin))
+            })
+            .collect(),
+    ));
+    for (kind, entries) in groups {
+        let mut seen: IndexMap<&str, &Origin> = IndexMap::new();
+        for (name, origin) in &entries {
+            if let Some(first) = seen.get(name.as_str()) {
+                let help = if kind == "docs block" {
+                    "rename or remove one of the two blocks"
+                } else {
+                    "merge the two entries into one"
+                };
+                errors.push(ProjectError::Invalid {
+                    message: format!(
+                        "{kind} `{name}` is defined twice (first at {prefix}{}:{})",
+                        first.file, first.line
+                    ),
+                    at: Location::new(format!("{prefix}{}", origin.file), origin.line, 0),
+                    help: Some(help.into()),
+                });
+            } else {
+                seen.insert(name, origin);
+            }
         }
     }
 }

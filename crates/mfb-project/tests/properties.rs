@@ -247,7 +247,9 @@ fn bad_shapes_are_reported_with_lines_and_help() {
             ("models/schema.yml", 17),
             ("models/schema.yml", 19),
             ("models/schema.yml", 20),
+            ("models/schema.yml", 3),
             ("models/docs.md", 2),
+            ("models/more/again.yml", 8),
         ],
         "{found:#?}"
     );
@@ -260,5 +262,13 @@ fn bad_shapes_are_reported_with_lines_and_help() {
     assert!(messages[5].contains("must be a mapping, found a string"));
     assert!(messages[6].contains("`tags` of model `bad_tags`"));
     assert!(messages[7].contains("`sources:` must be a list"));
-    assert!(messages[8].contains("`dup` is defined twice (first at models/docs.md:1)"));
+    assert!(
+        messages[8]
+            .contains("model `ok_model` is defined twice (first at models/more/again.yml:3)")
+    );
+    assert!(messages[9].contains("`dup` is defined twice (first at models/docs.md:1)"));
+    assert!(
+        messages[10]
+            .contains("source table `raw.t` is defined twice (first at models/more/again.yml:7)")
+    );
 }
