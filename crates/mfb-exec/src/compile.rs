@@ -159,6 +159,9 @@ fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
         globals,
         vars: loaded.vars.clone(),
         graph: Some(Box::new(move || mfb_jinja::collections::from_serde(&graph))),
+        warehouse: Some(Arc::new(crate::warehouse::PgWarehouse::lazy(
+            &loaded.target,
+        ))),
         ..RunOptions::default()
     })
 }

@@ -13,6 +13,7 @@ pub mod naming;
 pub mod parse;
 pub mod settings;
 pub mod tests_gen;
+pub mod warehouse;
 
 pub use compile::{CompileOutput, compile, compile_inline};
 pub use load::{Loaded, load};

@@ -394,7 +394,7 @@ impl Object for Row {
                     .map(|(n, v)| Value::from(vec![Value::from(n.as_str()), v.clone()]))
                     .collect::<Vec<_>>(),
             )),
-            "dict" => Ok(Value::from_iter(
+            "dict" => Ok(Value::from_pairs(
                 self.names.iter().cloned().zip(self.values.iter().cloned()),
             )),
             _ => Err(Error::new(

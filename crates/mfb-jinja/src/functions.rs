@@ -251,7 +251,7 @@ fn store_result(state: &State, name: String, kwargs: Kwargs) -> Result<Value, Er
     } else {
         table.get_attr("rows").unwrap_or_default()
     };
-    let result = Value::from_iter([
+    let result = Value::from_pairs([
         ("response", response.unwrap_or(Value::from(()))),
         ("table", table),
         ("data", data),
@@ -288,7 +288,7 @@ fn dict_fn(args: Rest<Value>) -> Result<Value, Error> {
             }
             crate::collections::MutDict::value(entries)
         }
-        None => make_dict(Value::from_iter(Vec::<(String, Value)>::new()))?,
+        None => make_dict(Value::from_pairs(Vec::<(String, Value)>::new()))?,
     };
     if let Some(kwargs) = kwargs {
         let extra: IndexMap<String, Value> = kwargs
@@ -375,7 +375,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_global("modules", Value::from_object(crate::modules::Modules));
     env.add_global(
         "api",
-        Value::from_iter([("Relation", Value::from_object(crate::relation::RelationApi))]),
+        Value::from_pairs([("Relation", Value::from_object(crate::relation::RelationApi))]),
     );
     env.add_filter("as_bool", as_bool);
     env.add_filter("as_number", as_number);

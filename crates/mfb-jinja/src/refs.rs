@@ -298,7 +298,7 @@ impl Object for ConfigObject {
                         "config.set() takes a name and a value",
                     ));
                 };
-                self.record(&[Value::from_iter([(name, value.clone())])])
+                self.record(&[Value::from_pairs([(name, value.clone())])])
             }
             "persist_relation_docs" | "persist_column_docs" => {
                 let docs = self.lookup("persist_docs");

@@ -165,7 +165,7 @@ impl Object for Scope {
                         map.insert(k.to_owned(), v.clone());
                     }
                 }
-                return Some(Value::from_iter(map));
+                return Some(Value::from_pairs(map));
             }
             "context" => return Some(Value::from_dyn_object(self.clone())),
             _ => {}

@@ -356,3 +356,15 @@ fn slice_copies_and_list_filter_are_mutable() {
     .unwrap_err();
     assert!(e.message.contains("cannot append()"), "{}", e.message);
 }
+
+#[test]
+fn stored_results_load_back_as_objects() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ store_result('y', response='ok') }}{{ load_result('y').response }}|{{ load_result('nope') is none }}|{{ api.Relation.create(schema='s', identifier='t') }}"
+        ),
+        "ok|True|\"s\".\"t\""
+    );
+}
