@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::ignore::IgnoreRules;
+
 /// What a discovered file is, decided by the `*-paths` it lives under and its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {
@@ -85,12 +87,16 @@ fn normalise_dir(dir: &str) -> String {
 
 /// Lists the files of a package (without reading them): every resource directory is
 /// walked once, hidden directories and files are skipped, and so are the directories in
-/// `skip` (relative to the package root, e.g. `target`, `dbt_packages`).
+/// `skip` (relative to the package root, e.g. `target`, `dbt_packages`) and the files
+/// matched by the package's `.dbtignore`.
 pub(crate) fn discover(
     root: &Path,
     paths: &ResourcePaths<'_>,
     skip: &[String],
 ) -> Vec<(FileKind, String, String)> {
+    let dbtignore = std::fs::read_to_string(root.join(".dbtignore"))
+        .ok()
+        .map(|t| IgnoreRules::parse(&t));
     let mut dirs: Vec<(String, Roles)> = Vec::new();
     let mut add = |list: &[String], set: fn(&mut Roles)| {
         for dir in list {
@@ -165,6 +171,9 @@ pub(crate) fn discover(
                 .extension()
                 .map(|e| e.to_string_lossy().to_ascii_lowercase())
                 .unwrap_or_default();
+            if dbtignore.as_ref().is_some_and(|i| i.is_ignored(&path)) {
+                continue;
+            }
             // Project-level YAML files at the package root are not properties files.
             if matches!(
                 path.as_str(),

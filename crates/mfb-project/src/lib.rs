@@ -15,6 +15,7 @@ pub mod config;
 mod docs_blocks;
 pub mod error;
 pub mod files;
+mod ignore;
 pub mod profile;
 pub mod project;
 pub mod properties;

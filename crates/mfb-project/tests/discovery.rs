@@ -47,6 +47,18 @@ fn custom_paths_are_walked_and_files_classified() {
         ),
     ];
     assert_eq!(files, expected);
+    // Skipped: hidden files and directories, `.txt`, `models/` (not a model path here),
+    // `checks/fixtures/`, and what `.dbtignore` lists (`scratch/`, `*.wip.sql`).
+    assert!(
+        fixture("custom_paths")
+            .join("transformations/scratch/tmp.sql")
+            .is_file()
+    );
+    assert!(
+        fixture("custom_paths")
+            .join("transformations/draft.wip.sql")
+            .is_file()
+    );
 }
 
 #[test]
