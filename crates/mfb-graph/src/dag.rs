@@ -506,6 +506,7 @@ mod tests {
             }
         }
         // Generous bound for unoptimised test builds on a shared machine; release is ~ms.
-        assert!(took.as_millis() < 2_000, "building took {took:?}");
+        let limit_ms = if cfg!(debug_assertions) { 5_000 } else { 200 };
+        assert!(took.as_millis() < limit_ms, "building took {took:?}");
     }
 }

@@ -6,15 +6,18 @@
 //! written as dbt writes them when unset: `unrendered_config` is `{}`, `build_path` is
 //! null, and `created_at` is the manifest's generation time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use indexmap::IndexMap;
 use md5::{Digest, Md5};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::{
     ColumnInfo, DocNode, Exposure, MacroNode, Manifest, Node, RefCall, ResourceType, SourceNode,
+    UniqueId,
 };
 
 /// The `dbt_schema_version` written in `metadata`.
@@ -23,80 +26,161 @@ pub const SCHEMA_VERSION: &str = "https://schemas.getdbt.com/dbt/manifest/v12.js
 pub const DBT_VERSION: &str = "1.10.9";
 
 /// The manifest as dbt's v12 JSON document.
+///
+/// For writing `target/manifest.json`, prefer [`write_manifest_json`]: it streams the same
+/// document without building it in memory first.
 pub fn manifest_json(manifest: &Manifest) -> Value {
-    let created_at = epoch_seconds(&manifest.generated_at);
-    let primary_keys = primary_keys(manifest);
-    let ctx = Ctx {
-        created_at,
-        primary_keys: &primary_keys,
-    };
+    serde_json::to_value(ManifestDoc::new(manifest)).unwrap_or(Value::Null)
+}
 
-    let mut nodes = Map::with_capacity(manifest.nodes.len());
-    let mut unit_tests = Map::new();
-    for (id, node) in &manifest.nodes {
-        if node.resource_type == ResourceType::UnitTest {
-            unit_tests.insert(id.to_string(), unit_test_json(node, &ctx));
-        } else {
-            nodes.insert(id.to_string(), node_json(node, &ctx));
-        }
-    }
-    let sources: Map<String, Value> = manifest
-        .sources
-        .iter()
-        .map(|(id, s)| (id.to_string(), source_json(s, &ctx)))
-        .collect();
-    let macros: Map<String, Value> = manifest
-        .macros
-        .iter()
-        .map(|(id, m)| (id.to_string(), macro_json(m, &ctx)))
-        .collect();
-    let docs: Map<String, Value> = manifest
-        .docs
-        .iter()
-        .map(|(id, d)| (id.to_string(), doc_json(d)))
-        .collect();
-    let exposures: Map<String, Value> = manifest
-        .exposures
-        .iter()
-        .map(|(id, e)| (id.to_string(), exposure_json(e, &ctx)))
-        .collect();
-    let disabled: Map<String, Value> = manifest
-        .disabled
-        .iter()
-        .map(|(id, n)| {
-            let body = if n.resource_type == ResourceType::UnitTest {
-                unit_test_json(n, &ctx)
-            } else {
-                node_json(n, &ctx)
-            };
-            (id.to_string(), Value::Array(vec![body]))
-        })
-        .collect();
-    let (parent_map, child_map) = dependency_maps(manifest);
-
-    let mut doc = Map::with_capacity(16);
-    doc.insert("metadata".into(), metadata_json(manifest));
-    doc.insert("nodes".into(), Value::Object(nodes));
-    doc.insert("sources".into(), Value::Object(sources));
-    doc.insert("macros".into(), Value::Object(macros));
-    doc.insert("docs".into(), Value::Object(docs));
-    doc.insert("exposures".into(), Value::Object(exposures));
-    doc.insert("metrics".into(), json!({}));
-    doc.insert("groups".into(), json!({}));
-    doc.insert("selectors".into(), json!({}));
-    doc.insert("disabled".into(), Value::Object(disabled));
-    doc.insert("parent_map".into(), parent_map);
-    doc.insert("child_map".into(), child_map);
-    doc.insert("group_map".into(), json!({}));
-    doc.insert("saved_queries".into(), json!({}));
-    doc.insert("semantic_models".into(), json!({}));
-    doc.insert("unit_tests".into(), Value::Object(unit_tests));
-    Value::Object(doc)
+/// Writes the manifest as dbt's v12 JSON document to `out` (compact, like dbt).
+pub fn write_manifest_json<W: std::io::Write>(
+    manifest: &Manifest,
+    out: W,
+) -> serde_json::Result<()> {
+    serde_json::to_writer(out, &ManifestDoc::new(manifest))
 }
 
 struct Ctx<'a> {
     created_at: f64,
-    primary_keys: &'a IndexMap<&'a str, Vec<String>>,
+    primary_keys: HashMap<&'a str, Vec<&'a str>>,
+}
+
+/// The whole document, serialized field by field without an intermediate `Value`.
+struct ManifestDoc<'a> {
+    m: &'a Manifest,
+    ctx: Ctx<'a>,
+}
+
+impl<'a> ManifestDoc<'a> {
+    fn new(m: &'a Manifest) -> Self {
+        ManifestDoc {
+            m,
+            ctx: Ctx {
+                created_at: epoch_seconds(&m.generated_at),
+                primary_keys: primary_keys(m),
+            },
+        }
+    }
+}
+
+impl Serialize for ManifestDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (m, ctx) = (self.m, &self.ctx);
+        let is_unit = |n: &Node| n.resource_type == ResourceType::UnitTest;
+        let maps = DependencyMaps::new(m);
+        let mut o = s.serialize_map(Some(16))?;
+        o.serialize_entry("metadata", &metadata_json(m))?;
+        o.serialize_entry(
+            "nodes",
+            &MapOf(|| {
+                m.nodes
+                    .iter()
+                    .filter(|(_, n)| !is_unit(n))
+                    .map(|(id, n)| (id.as_str(), NodeDoc { n, ctx }))
+            }),
+        )?;
+        o.serialize_entry(
+            "sources",
+            &MapOf(|| {
+                m.sources
+                    .iter()
+                    .map(|(id, x)| (id.as_str(), source_json(x, ctx)))
+            }),
+        )?;
+        o.serialize_entry(
+            "macros",
+            &MapOf(|| {
+                m.macros
+                    .iter()
+                    .map(|(id, x)| (id.as_str(), macro_json(x, ctx)))
+            }),
+        )?;
+        o.serialize_entry(
+            "docs",
+            &MapOf(|| m.docs.iter().map(|(id, x)| (id.as_str(), doc_json(x)))),
+        )?;
+        o.serialize_entry(
+            "exposures",
+            &MapOf(|| {
+                m.exposures
+                    .iter()
+                    .map(|(id, x)| (id.as_str(), exposure_json(x, ctx)))
+            }),
+        )?;
+        for key in ["metrics", "groups", "selectors"] {
+            o.serialize_entry(key, &EmptyMap)?;
+        }
+        o.serialize_entry(
+            "disabled",
+            &MapOf(|| {
+                m.disabled.iter().map(|(id, n)| {
+                    let body = if is_unit(n) {
+                        Either::A(unit_test_json(n, ctx))
+                    } else {
+                        Either::B(NodeDoc { n, ctx })
+                    };
+                    (id.as_str(), [body])
+                })
+            }),
+        )?;
+        o.serialize_entry("parent_map", &maps.map(&maps.parents))?;
+        o.serialize_entry("child_map", &maps.map(&maps.children))?;
+        for key in ["group_map", "saved_queries", "semantic_models"] {
+            o.serialize_entry(key, &EmptyMap)?;
+        }
+        o.serialize_entry(
+            "unit_tests",
+            &MapOf(|| {
+                m.nodes
+                    .iter()
+                    .filter(|(_, n)| is_unit(n))
+                    .map(|(id, n)| (id.as_str(), unit_test_json(n, ctx)))
+            }),
+        )?;
+        o.end()
+    }
+}
+
+/// Serializes the pairs of a fresh iterator as a JSON object.
+struct MapOf<F>(F);
+
+impl<F, I, K, V> Serialize for MapOf<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = (K, V)>,
+    K: Serialize,
+    V: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map((self.0)())
+    }
+}
+
+/// `{}`.
+struct EmptyMap;
+
+impl Serialize for EmptyMap {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_map(Some(0))?.end()
+    }
+}
+
+/// `[]`.
+const EMPTY_LIST: [u8; 0] = [];
+
+enum Either<A, B> {
+    A(A),
+    B(B),
+}
+
+impl<A: Serialize, B: Serialize> Serialize for Either<A, B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Either::A(a) => a.serialize(s),
+            Either::B(b) => b.serialize(s),
+        }
+    }
 }
 
 fn metadata_json(m: &Manifest) -> Value {
@@ -122,233 +206,476 @@ fn metadata_json(m: &Manifest) -> Value {
     })
 }
 
-/// `parent_map` and `child_map`: every node, source and exposure with sorted ids.
-fn dependency_maps(m: &Manifest) -> (Value, Value) {
-    let mut parents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut children: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for id in m
-        .nodes
-        .keys()
-        .chain(m.sources.keys())
-        .chain(m.exposures.keys())
-    {
-        parents.entry(id.as_str()).or_default();
-        children.entry(id.as_str()).or_default();
-    }
-    let deps = m
-        .nodes
-        .iter()
-        .map(|(id, n)| (id, &n.depends_on.nodes))
-        .chain(m.exposures.iter().map(|(id, e)| (id, &e.depends_on.nodes)));
-    for (id, dep_ids) in deps {
-        for dep in dep_ids {
-            parents.entry(id.as_str()).or_default().insert(dep.as_str());
-            children
-                .entry(dep.as_str())
-                .or_default()
-                .insert(id.as_str());
+/// `parent_map` and `child_map` over every node, source and exposure, ids sorted.
+/// Dependencies on ids the manifest does not hold are left out (the parser reports them).
+struct DependencyMaps<'a> {
+    ids: Vec<&'a str>,
+    parents: Vec<Vec<u32>>,
+    children: Vec<Vec<u32>>,
+}
+
+impl<'a> DependencyMaps<'a> {
+    fn new(m: &'a Manifest) -> Self {
+        let mut ids: Vec<&str> = m
+            .nodes
+            .keys()
+            .chain(m.sources.keys())
+            .chain(m.exposures.keys())
+            .map(UniqueId::as_str)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rank: HashMap<&str, u32> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i as u32))
+            .collect();
+        let mut parents: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
+        let deps = m
+            .nodes
+            .iter()
+            .map(|(id, n)| (id, &n.depends_on.nodes))
+            .chain(m.exposures.iter().map(|(id, e)| (id, &e.depends_on.nodes)));
+        for (id, dep_ids) in deps {
+            let list = &mut parents[rank[id.as_str()] as usize];
+            list.extend(dep_ids.iter().filter_map(|d| rank.get(d.as_str()).copied()));
+            list.sort_unstable();
+            list.dedup();
+        }
+        let mut children: Vec<Vec<u32>> = vec![Vec::new(); ids.len()];
+        for (child, ps) in parents.iter().enumerate() {
+            for &p in ps {
+                children[p as usize].push(child as u32);
+            }
+        }
+        DependencyMaps {
+            ids,
+            parents,
+            children,
         }
     }
-    let to_json = |map: BTreeMap<&str, BTreeSet<&str>>| -> Value {
-        Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_owned(),
-                        Value::Array(v.into_iter().map(|s| Value::String(s.to_owned())).collect()),
-                    )
-                })
-                .collect(),
-        )
-    };
-    (to_json(parents), to_json(children))
+
+    fn map<'s>(&'s self, lists: &'s [Vec<u32>]) -> impl Serialize + 's {
+        MapOf(move || {
+            self.ids
+                .iter()
+                .zip(lists)
+                .map(move |(id, list)| (*id, IdList(list, &self.ids)))
+        })
+    }
+}
+
+/// A list of ranks written as the ids they stand for.
+struct IdList<'a>(&'a [u32], &'a [&'a str]);
+
+impl Serialize for IdList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|&i| self.1[i as usize]))
+    }
 }
 
 /// Columns that have both a `unique` and a `not_null` test, per tested node (dbt's
 /// inferred `primary_key`).
-fn primary_keys(m: &Manifest) -> IndexMap<&str, Vec<String>> {
-    let mut seen: IndexMap<&str, BTreeMap<&str, (bool, bool)>> = IndexMap::new();
+fn primary_keys(m: &Manifest) -> HashMap<&str, Vec<&str>> {
+    let mut seen: HashMap<&str, BTreeMap<&str, (bool, bool)>> = HashMap::new();
     for n in m.nodes.values() {
         let (Some(tm), Some(attached), Some(col)) =
             (&n.test_metadata, &n.attached_node, &n.column_name)
         else {
             continue;
         };
+        let is_unique = tm.name == "unique";
+        if !is_unique && tm.name != "not_null" {
+            continue;
+        }
         let entry = seen
             .entry(attached.as_str())
             .or_default()
             .entry(col.as_str())
             .or_default();
-        match tm.name.as_str() {
-            "unique" => entry.0 = true,
-            "not_null" => entry.1 = true,
-            _ => {}
+        if is_unique {
+            entry.0 = true;
+        } else {
+            entry.1 = true;
         }
     }
     seen.into_iter()
         .map(|(node, cols)| {
-            let keys = cols
-                .into_iter()
-                .filter(|(_, (u, nn))| *u && *nn)
-                .map(|(c, _)| c.to_owned())
-                .collect();
-            (node, keys)
+            (
+                node,
+                cols.into_iter()
+                    .filter(|(_, (u, nn))| *u && *nn)
+                    .map(|(c, _)| c)
+                    .collect(),
+            )
         })
         .collect()
 }
 
-fn node_json(n: &Node, ctx: &Ctx<'_>) -> Value {
-    let config = node_config_json(n);
-    let mut o = Map::with_capacity(48);
-    let rt = n.resource_type;
-    let relation_like = matches!(
-        rt,
-        ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
-    );
-    o.insert("database".into(), non_empty(&n.database));
-    o.insert("schema".into(), non_empty(&n.schema));
-    o.insert("name".into(), n.name.clone().into());
-    o.insert("resource_type".into(), rt.as_str().into());
-    o.insert("package_name".into(), n.package_name.clone().into());
-    o.insert("path".into(), n.path.clone().into());
-    o.insert(
-        "original_file_path".into(),
-        n.original_file_path.clone().into(),
-    );
-    o.insert("unique_id".into(), n.unique_id.as_str().into());
-    o.insert("fqn".into(), n.fqn.clone().into());
-    o.insert(
-        "alias".into(),
-        if n.alias.is_empty() {
-            n.name.clone()
-        } else {
-            n.alias.clone()
-        }
-        .into(),
-    );
-    o.insert("checksum".into(), checksum_json(&n.checksum));
-    o.insert("config".into(), Value::Null); // filled last, kept in dbt's position
-    o.insert("tags".into(), n.tags.clone().into());
-    o.insert("description".into(), n.description.clone().into());
-    o.insert("columns".into(), columns_json(&n.columns));
-    o.insert("meta".into(), map_json(&n.meta));
-    o.insert(
-        "group".into(),
-        config.get("group").cloned().unwrap_or(Value::Null),
-    );
-    o.insert(
-        "docs".into(),
-        config
-            .get("docs")
-            .cloned()
-            .unwrap_or_else(|| json!({"show": true, "node_color": null})),
-    );
-    o.insert("patch_path".into(), n.patch_path.clone().into());
-    o.insert("build_path".into(), Value::Null);
-    o.insert("unrendered_config".into(), json!({}));
-    o.insert("created_at".into(), ctx.created_at.into());
-    o.insert(
-        "relation_name".into(),
-        if relation_like && materialized(&config) != Some("ephemeral") {
-            n.relation_name.clone().into()
-        } else {
-            Value::Null
-        },
-    );
-    o.insert("raw_code".into(), Value::String(n.raw_code.to_string()));
-    o.insert("doc_blocks".into(), json!([]));
-    if rt == ResourceType::Seed {
-        o.insert("root_path".into(), Value::Null);
-        o.insert("depends_on".into(), json!({"macros": n.depends_on.macros}));
-    } else {
-        o.insert("language".into(), "sql".into());
-        o.insert("refs".into(), refs_json(&n.refs));
-        o.insert("sources".into(), sources_json(&n.sources));
-        o.insert("metrics".into(), json!([]));
-        o.insert(
-            "depends_on".into(),
-            json!({"macros": n.depends_on.macros, "nodes": n.depends_on.nodes}),
-        );
-        match &n.compiled_code {
-            Some(code) => {
-                let compiled_path = format!(
-                    "target/compiled/{}/{}",
-                    n.package_name, n.original_file_path
-                );
-                o.insert("compiled_path".into(), compiled_path.into());
-                o.insert("compiled".into(), true.into());
-                o.insert("compiled_code".into(), code.clone().into());
-                o.insert("extra_ctes_injected".into(), true.into());
-                o.insert("extra_ctes".into(), json!([]));
-            }
-            None => {
-                o.insert("compiled_path".into(), Value::Null);
-            }
-        }
-        let enforced = config
-            .get("contract")
-            .and_then(|c| c.get("enforced"))
-            .cloned()
-            .unwrap_or(false.into());
-        let alias_types = config
-            .get("contract")
-            .and_then(|c| c.get("alias_types"))
-            .cloned()
-            .unwrap_or(true.into());
-        o.insert(
-            "contract".into(),
-            json!({"enforced": enforced, "alias_types": alias_types, "checksum": null}),
-        );
+#[derive(Serialize)]
+struct ChecksumDoc<'a> {
+    name: &'a str,
+    checksum: &'a str,
+}
+
+fn checksum_doc(sum: &str) -> ChecksumDoc<'_> {
+    ChecksumDoc {
+        name: if sum.is_empty() { "none" } else { "sha256" },
+        checksum: sum,
     }
-    match rt {
-        ResourceType::Model => {
-            o.insert(
-                "access".into(),
-                config
-                    .get("access")
-                    .cloned()
-                    .unwrap_or_else(|| "protected".into()),
-            );
-            o.insert(
-                "constraints".into(),
-                config
-                    .get("constraints")
-                    .cloned()
-                    .unwrap_or_else(|| json!([])),
-            );
-            o.insert("version".into(), Value::Null);
-            o.insert("latest_version".into(), Value::Null);
-            o.insert("deprecation_date".into(), Value::Null);
-            let pk = ctx
-                .primary_keys
-                .get(n.unique_id.as_str())
-                .cloned()
-                .unwrap_or_default();
-            o.insert("primary_key".into(), pk.into());
-            o.insert("time_spine".into(), Value::Null);
+}
+
+#[derive(Serialize)]
+struct DocsDefault {
+    show: bool,
+    node_color: Option<()>,
+}
+
+#[derive(Serialize)]
+struct DependsOnDoc<'a> {
+    macros: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nodes: Option<&'a [String]>,
+}
+
+#[derive(Serialize)]
+struct RefDoc<'a> {
+    name: &'a str,
+    package: Option<&'a str>,
+    version: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ContractDoc<'a> {
+    enforced: &'a Value,
+    alias_types: &'a Value,
+    checksum: Option<()>,
+}
+
+#[derive(Serialize)]
+struct ColumnDoc<'a> {
+    name: &'a str,
+    description: &'a str,
+    meta: &'a IndexMap<String, Value>,
+    data_type: Option<&'a str>,
+    constraints: &'a [Value],
+    quote: Option<bool>,
+    config: ColumnConfigDoc<'a>,
+    tags: &'a [String],
+    granularity: Option<()>,
+    doc_blocks: [u8; 0],
+}
+
+#[derive(Serialize)]
+struct ColumnConfigDoc<'a> {
+    meta: &'a IndexMap<String, Value>,
+    tags: &'a [String],
+}
+
+fn columns_doc(cols: &IndexMap<String, ColumnInfo>) -> impl Serialize + '_ {
+    MapOf(move || {
+        cols.iter().map(|(k, c)| {
+            let doc = ColumnDoc {
+                name: &c.name,
+                description: &c.description,
+                meta: &c.meta,
+                data_type: c.data_type.as_deref(),
+                constraints: &c.constraints,
+                quote: c.quote,
+                config: ColumnConfigDoc {
+                    meta: &c.meta,
+                    tags: &c.tags,
+                },
+                tags: &c.tags,
+                granularity: None,
+                doc_blocks: [],
+            };
+            (k.as_str(), doc)
+        })
+    })
+}
+
+fn refs_doc(refs: &[RefCall]) -> Vec<RefDoc<'_>> {
+    refs.iter()
+        .map(|r| RefDoc {
+            name: &r.name,
+            package: r.package.as_deref(),
+            version: r.version.as_deref(),
+        })
+        .collect()
+}
+
+fn non_empty_str(s: &str) -> Option<&str> {
+    if s.is_empty() { None } else { Some(s) }
+}
+
+/// A model, seed, snapshot, analysis, operation or test, in dbt's field order.
+struct NodeDoc<'a> {
+    n: &'a Node,
+    ctx: &'a Ctx<'a>,
+}
+
+impl Serialize for NodeDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = self.n;
+        let rt = n.resource_type;
+        let config = ConfigDoc { n };
+        let lookup = |k: &str| config.value(k);
+        let mut o = s.serialize_map(None)?;
+        o.serialize_entry("database", &non_empty_str(&n.database))?;
+        o.serialize_entry("schema", &non_empty_str(&n.schema))?;
+        o.serialize_entry("name", &n.name)?;
+        o.serialize_entry("resource_type", rt.as_str())?;
+        o.serialize_entry("package_name", &n.package_name)?;
+        o.serialize_entry("path", &n.path)?;
+        o.serialize_entry("original_file_path", &n.original_file_path)?;
+        o.serialize_entry("unique_id", n.unique_id.as_str())?;
+        o.serialize_entry("fqn", &n.fqn)?;
+        o.serialize_entry(
+            "alias",
+            if n.alias.is_empty() {
+                &n.name
+            } else {
+                &n.alias
+            },
+        )?;
+        o.serialize_entry("checksum", &checksum_doc(&n.checksum))?;
+        o.serialize_entry("config", &config)?;
+        o.serialize_entry("tags", &n.tags)?;
+        o.serialize_entry("description", &n.description)?;
+        o.serialize_entry("columns", &columns_doc(&n.columns))?;
+        o.serialize_entry("meta", &n.meta)?;
+        o.serialize_entry("group", &lookup("group"))?;
+        match lookup("docs") {
+            Some(docs) => {
+                o.serialize_entry("docs", &merged(default_config_value(rt, "docs"), docs))?
+            }
+            None => o.serialize_entry(
+                "docs",
+                &DocsDefault {
+                    show: true,
+                    node_color: None,
+                },
+            )?,
         }
-        ResourceType::Operation => {
-            let index = n
-                .name
-                .rsplit('-')
-                .next()
-                .and_then(|s| s.parse::<u64>().ok());
-            o.insert("index".into(), index.into());
+        o.serialize_entry("patch_path", &n.patch_path)?;
+        o.serialize_entry("build_path", &None::<()>)?;
+        o.serialize_entry("unrendered_config", &EmptyMap)?;
+        o.serialize_entry("created_at", &self.ctx.created_at)?;
+        let relation_like = matches!(
+            rt,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        );
+        let ephemeral = lookup("materialized").and_then(Value::as_str) == Some("ephemeral");
+        let relation_name = if relation_like && !ephemeral {
+            n.relation_name.as_deref()
+        } else {
+            None
+        };
+        o.serialize_entry("relation_name", &relation_name)?;
+        o.serialize_entry("raw_code", &*n.raw_code)?;
+        o.serialize_entry("doc_blocks", &EMPTY_LIST)?;
+        if rt == ResourceType::Seed {
+            o.serialize_entry("root_path", &None::<()>)?;
+            o.serialize_entry(
+                "depends_on",
+                &DependsOnDoc {
+                    macros: &n.depends_on.macros,
+                    nodes: None,
+                },
+            )?;
+        } else {
+            o.serialize_entry("language", "sql")?;
+            o.serialize_entry("refs", &refs_doc(&n.refs))?;
+            o.serialize_entry("sources", &n.sources)?;
+            o.serialize_entry("metrics", &EMPTY_LIST)?;
+            o.serialize_entry(
+                "depends_on",
+                &DependsOnDoc {
+                    macros: &n.depends_on.macros,
+                    nodes: Some(&n.depends_on.nodes),
+                },
+            )?;
+            match &n.compiled_code {
+                Some(code) => {
+                    let path = format!(
+                        "target/compiled/{}/{}",
+                        n.package_name, n.original_file_path
+                    );
+                    o.serialize_entry("compiled_path", &path)?;
+                    o.serialize_entry("compiled", &true)?;
+                    o.serialize_entry("compiled_code", code)?;
+                    o.serialize_entry("extra_ctes_injected", &true)?;
+                    o.serialize_entry("extra_ctes", &EMPTY_LIST)?;
+                }
+                None => o.serialize_entry("compiled_path", &None::<()>)?,
+            }
+            let contract = lookup("contract");
+            let field = |k: &str, default: &'static Value| {
+                contract.and_then(|c| c.get(k)).unwrap_or(default)
+            };
+            static FALSE: Value = Value::Bool(false);
+            static TRUE: Value = Value::Bool(true);
+            let doc = ContractDoc {
+                enforced: field("enforced", &FALSE),
+                alias_types: field("alias_types", &TRUE),
+                checksum: None,
+            };
+            o.serialize_entry("contract", &doc)?;
         }
-        ResourceType::Test if n.test_metadata.is_some() => {
-            let tm = n.test_metadata.as_ref().expect("checked");
-            o.insert("column_name".into(), n.column_name.clone().into());
-            o.insert("file_key_name".into(), n.file_key_name.clone().into());
-            o.insert("attached_node".into(), n.attached_node.clone().into());
-            o.insert(
-                "test_metadata".into(),
-                json!({"name": tm.name, "kwargs": tm.kwargs, "namespace": tm.namespace}),
-            );
+        match rt {
+            ResourceType::Model => {
+                o.serialize_entry(
+                    "access",
+                    lookup("access")
+                        .and_then(Value::as_str)
+                        .unwrap_or("protected"),
+                )?;
+                match lookup("constraints") {
+                    Some(c) => o.serialize_entry("constraints", c)?,
+                    None => o.serialize_entry("constraints", &EMPTY_LIST)?,
+                }
+                o.serialize_entry("version", &None::<()>)?;
+                o.serialize_entry("latest_version", &None::<()>)?;
+                o.serialize_entry("deprecation_date", &None::<()>)?;
+                let pk = self
+                    .ctx
+                    .primary_keys
+                    .get(n.unique_id.as_str())
+                    .map_or(&[][..], Vec::as_slice);
+                o.serialize_entry("primary_key", pk)?;
+                o.serialize_entry("time_spine", &None::<()>)?;
+            }
+            ResourceType::Operation => {
+                let index = n
+                    .name
+                    .rsplit('-')
+                    .next()
+                    .and_then(|s| s.parse::<u64>().ok());
+                o.serialize_entry("index", &index)?;
+            }
+            ResourceType::Test => {
+                if let Some(tm) = &n.test_metadata {
+                    o.serialize_entry("column_name", &n.column_name)?;
+                    o.serialize_entry("file_key_name", &n.file_key_name)?;
+                    o.serialize_entry("attached_node", &n.attached_node)?;
+                    o.serialize_entry("test_metadata", tm)?;
+                }
+            }
+            _ => {}
         }
-        _ => {}
+        o.end()
     }
-    o.insert("config".into(), config);
-    Value::Object(o)
+}
+
+/// A node's config: dbt's defaults for its resource type in dbt's order, overlaid by the
+/// resolved config, then the keys dbt has no default for.
+struct ConfigDoc<'a> {
+    n: &'a Node,
+}
+
+impl<'a> ConfigDoc<'a> {
+    /// The node's own value for `key` (`pre-hook` also found as `pre_hook`).
+    fn value(&self, key: &str) -> Option<&'a Value> {
+        let c = &self.n.config;
+        let alt = match key {
+            "pre-hook" => "pre_hook",
+            "post-hook" => "post_hook",
+            _ => key,
+        };
+        // Configs hold a handful of keys: a scan beats hashing ~30 lookups per node.
+        if c.len() <= 12 {
+            c.iter()
+                .find(|(k, _)| *k == key || *k == alt)
+                .map(|(_, v)| v)
+        } else {
+            c.get(key).or_else(|| c.get(alt))
+        }
+    }
+}
+
+fn normalized_key(k: &str) -> &str {
+    match k {
+        "pre_hook" => "pre-hook",
+        "post_hook" => "post-hook",
+        other => other,
+    }
+}
+
+impl Serialize for ConfigDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = self.n;
+        let defaults = defaults_for(n.resource_type);
+        let mut o = s.serialize_map(None)?;
+        if let Some(defaults) = defaults {
+            for (k, default) in defaults {
+                match self.value(k) {
+                    Some(v) => match k.as_str() {
+                        "pre-hook" | "post-hook" => o.serialize_entry(k, &HooksDoc(v))?,
+                        "docs" | "contract" | "persist_docs" => {
+                            o.serialize_entry(k, &merged(Some(default), v))?
+                        }
+                        _ => o.serialize_entry(k, v)?,
+                    },
+                    None if k == "tags" => o.serialize_entry(k, &n.tags)?,
+                    None if k == "meta" && !n.meta.is_empty() => o.serialize_entry(k, &n.meta)?,
+                    None => o.serialize_entry(k, default)?,
+                }
+            }
+        }
+        let mut written: Vec<&str> = Vec::new();
+        for (k, v) in &n.config {
+            let key = normalized_key(k);
+            if written.contains(&key) || defaults.is_some_and(|d| d.contains_key(key)) {
+                continue;
+            }
+            written.push(key);
+            match key {
+                "pre-hook" | "post-hook" => o.serialize_entry(key, &HooksDoc(v))?,
+                _ => o.serialize_entry(key, v)?,
+            }
+        }
+        o.end()
+    }
+}
+
+/// Hooks as dbt stores them: a list of `{sql, transaction, index}`.
+struct HooksDoc<'a>(&'a Value);
+
+impl Serialize for HooksDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Null => s.collect_seq(std::iter::empty::<Value>()),
+            Value::Array(items) => s.collect_seq(items.iter().map(hook_json)),
+            other => s.collect_seq(std::iter::once(hook_json(other))),
+        }
+    }
+}
+
+fn hook_json(h: &Value) -> Value {
+    match h {
+        Value::String(sql) => json!({"sql": sql, "transaction": true, "index": null}),
+        Value::Object(m) => json!({
+            "sql": m.get("sql").cloned().unwrap_or_else(|| "".into()),
+            "transaction": m.get("transaction").cloned().unwrap_or(true.into()),
+            "index": m.get("index").cloned().unwrap_or(Value::Null),
+        }),
+        other => json!({"sql": other.to_string(), "transaction": true, "index": null}),
+    }
+}
+
+/// `over` laid key by key over the object `base` (dbt fills sub-keys like `docs.show`).
+fn merged<'v>(base: Option<&Value>, over: &'v Value) -> std::borrow::Cow<'v, Value> {
+    match (base, over) {
+        (Some(Value::Object(b)), Value::Object(o)) if b.keys().any(|k| !o.contains_key(k)) => {
+            let mut m = b.clone();
+            for (k, v) in o {
+                m.insert(k.clone(), v.clone());
+            }
+            std::borrow::Cow::Owned(Value::Object(m))
+        }
+        _ => std::borrow::Cow::Borrowed(over),
+    }
 }
 
 fn unit_test_json(n: &Node, ctx: &Ctx<'_>) -> Value {
@@ -525,30 +852,7 @@ fn exposure_json(e: &Exposure, ctx: &Ctx<'_>) -> Value {
 /// the resolved config; hooks as `[{sql, transaction, index}]`; `tags`/`meta` from the
 /// node when the config lacks them.
 pub fn node_config_json(n: &Node) -> Value {
-    let mut out: Map<String, Value> = match defaults_for(n.resource_type) {
-        Some(d) => d.clone(),
-        None => Map::new(),
-    };
-    if !n.config.contains_key("tags") {
-        out.insert("tags".into(), n.tags.clone().into());
-    }
-    if !n.config.contains_key("meta") && !n.meta.is_empty() {
-        out.insert("meta".into(), map_json(&n.meta));
-    }
-    for (k, v) in &n.config {
-        let key = match k.as_str() {
-            "pre_hook" => "pre-hook",
-            "post_hook" => "post-hook",
-            other => other,
-        };
-        let value = match key {
-            "pre-hook" | "post-hook" => hooks_json(v),
-            "docs" | "contract" | "persist_docs" => merge_object(out.get(key), v),
-            _ => v.clone(),
-        };
-        out.insert(key.to_owned(), value);
-    }
-    Value::Object(out)
+    serde_json::to_value(ConfigDoc { n }).unwrap_or(Value::Null)
 }
 
 /// A source's `config` as dbt writes it.
@@ -670,51 +974,6 @@ fn build_defaults() -> IndexMap<ResourceType, Map<String, Value>> {
         d.insert(ResourceType::Exposure, s);
     }
     d
-}
-
-/// Hooks as dbt stores them: a list of `{sql, transaction, index}`.
-fn hooks_json(v: &Value) -> Value {
-    let one = |h: &Value| -> Value {
-        match h {
-            Value::String(sql) => json!({"sql": sql, "transaction": true, "index": null}),
-            Value::Object(m) => json!({
-                "sql": m.get("sql").cloned().unwrap_or_else(|| "".into()),
-                "transaction": m.get("transaction").cloned().unwrap_or(true.into()),
-                "index": m.get("index").cloned().unwrap_or(Value::Null),
-            }),
-            other => json!({"sql": other.to_string(), "transaction": true, "index": null}),
-        }
-    };
-    match v {
-        Value::Null => json!([]),
-        Value::Array(items) => Value::Array(items.iter().map(one).collect()),
-        other => Value::Array(vec![one(other)]),
-    }
-}
-
-fn merge_object(base: Option<&Value>, over: &Value) -> Value {
-    match (base, over) {
-        (Some(Value::Object(b)), Value::Object(o)) => {
-            let mut m = b.clone();
-            for (k, v) in o {
-                m.insert(k.clone(), v.clone());
-            }
-            Value::Object(m)
-        }
-        _ => over.clone(),
-    }
-}
-
-fn materialized(config: &Value) -> Option<&str> {
-    config.get("materialized").and_then(Value::as_str)
-}
-
-fn checksum_json(sum: &str) -> Value {
-    if sum.is_empty() {
-        json!({"name": "none", "checksum": ""})
-    } else {
-        json!({"name": "sha256", "checksum": sum})
-    }
 }
 
 fn non_empty(s: &str) -> Value {
