@@ -31,7 +31,9 @@ pub use config::{
 pub use error::ProjectError;
 pub use files::{FileKind, ProjectFile};
 pub use profile::{Profile, ProfileTarget, load_profile, load_profile_with_env};
-pub use project::{DispatchEntry, LoadOptions, Package, Project, load_project};
+pub use project::{
+    DispatchEntry, LoadOptions, Package, Project, load_project, load_project_with_render,
+};
 pub use properties::{
     ColumnProps, DocBlock, ExposureProps, MacroProps, NodeProps, Origin, Properties, SourceProps,
     SourceTableProps, TestSpec, UnitTestProps,

@@ -12,7 +12,7 @@ use crate::docs_blocks::parse_docs_file;
 use crate::files::{ResourcePaths, discover};
 use crate::property_files::{parse_properties_file, type_name};
 use crate::yaml_lines::{self, LineNode};
-use crate::{ConfigTree, FileKind, ProjectError, ProjectFile, Properties, yaml};
+use crate::{ConfigTree, FileKind, ProjectError, ProjectFile, Properties, Render, yaml};
 
 /// What the caller decides before loading.
 #[derive(Debug, Clone, Default)]
@@ -120,11 +120,96 @@ impl Project {
 /// `packages-install-path`: reads every dbt_project.yml, discovers files, parses
 /// properties YAML. Reports every problem found (not just the first).
 pub fn load_project(options: &LoadOptions) -> Result<Project, Vec<ProjectError>> {
+    load(options, None)
+}
+
+/// [`load_project`], rendering Jinja (`"{{ env_var('DBT_PROFILE') }}"`) in the top-level
+/// values of every dbt_project.yml first, as dbt does: everything but `vars`, the
+/// `on-run-*` hooks and the config trees (`models:`, `seeds:`, ... are rendered later with
+/// [`crate::render_config_strings`], once `target` is known).
+pub fn load_project_with_render(
+    options: &LoadOptions,
+    render: &dyn Render,
+) -> Result<Project, Vec<ProjectError>> {
+    load(options, Some(render))
+}
+
+/// Top-level keys of dbt_project.yml that are not rendered at load time.
+const UNRENDERED_KEYS: &[&str] = &[
+    "vars",
+    "on-run-start",
+    "on-run-end",
+    "models",
+    "seeds",
+    "snapshots",
+    "data_tests",
+    "tests",
+    "sources",
+    "analyses",
+    "unit_tests",
+    "exposures",
+    "metrics",
+    "semantic-models",
+    "saved-queries",
+];
+
+/// Renders the top-level values of a parsed dbt_project.yml (see [`load_project_with_render`]).
+fn render_project_values(
+    raw: &mut Value,
+    source: &str,
+    label: &str,
+    render: &dyn Render,
+    errors: &mut Vec<ProjectError>,
+) {
+    let Value::Object(map) = raw else { return };
+    let lines = yaml_lines::scan(source);
+    for (key, value) in map.iter_mut() {
+        if UNRENDERED_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let at = Location::new(label, lines.key_line(key), 0);
+        if let Err(e) = render_strings(value, render, &at) {
+            errors.push(e);
+        }
+    }
+}
+
+fn render_strings(
+    value: &mut Value,
+    render: &dyn Render,
+    at: &Location,
+) -> Result<(), ProjectError> {
+    match value {
+        Value::String(text) if text.contains("{{") || text.contains("{%") => {
+            let rendered = render
+                .render(text, at)
+                .map_err(|message| ProjectError::Render {
+                    source_text: text.clone(),
+                    message,
+                    at: at.clone(),
+                })?;
+            *text = rendered;
+            Ok(())
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|v| render_strings(v, render, at)),
+        Value::Object(map) => map
+            .values_mut()
+            .try_for_each(|v| render_strings(v, render, at)),
+        _ => Ok(()),
+    }
+}
+
+fn load(options: &LoadOptions, render: Option<&dyn Render>) -> Result<Project, Vec<ProjectError>> {
     let root = absolute(&options.project_dir);
     let mut errors = Vec::new();
-    let Some((raw, source)) = read_project_file(&root, "", &mut errors) else {
+    let Some((mut raw, source)) = read_project_file(&root, "", &mut errors) else {
         return Err(errors);
     };
+    if let Some(r) = render {
+        render_project_values(&mut raw, &source, "dbt_project.yml", r, &mut errors);
+    }
     let lines = yaml_lines::scan(&source);
     let mut reader = FieldReader {
         file: "dbt_project.yml".to_owned(),
@@ -167,9 +252,18 @@ pub fn load_project(options: &LoadOptions) -> Result<Project, Vec<ProjectError>>
                 "{}/{dir_name}/",
                 packages_install_path.trim_end_matches('/')
             );
-            let Some((praw, psource)) = read_project_file(&dir, &prefix, &mut errors) else {
+            let Some((mut praw, psource)) = read_project_file(&dir, &prefix, &mut errors) else {
                 continue;
             };
+            if let Some(r) = render {
+                render_project_values(
+                    &mut praw,
+                    &psource,
+                    &format!("{prefix}dbt_project.yml"),
+                    r,
+                    &mut errors,
+                );
+            }
             let plines = yaml_lines::scan(&psource);
             if let Some(pkg) = package_from_raw(&praw, &dir, false, &prefix, &plines, &mut errors) {
                 packages.push(pkg);

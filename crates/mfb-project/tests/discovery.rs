@@ -221,3 +221,58 @@ fn a_relative_project_dir_becomes_absolute() {
     assert!(project.root.is_absolute());
     assert_eq!(project.root, dir);
 }
+
+#[test]
+fn project_values_can_be_rendered_at_load_time() {
+    let render = common::EnvRender::new(&[("MODEL_DIR", "src_models"), ("TARGET_DIR", "out")]);
+    let options = mfb_project::LoadOptions {
+        project_dir: fixture("rendered_project"),
+    };
+    let project = mfb_project::load_project_with_render(&options, &render).unwrap();
+    let pkg = project.root_package();
+    assert_eq!(pkg.profile.as_deref(), Some("shop"));
+    assert_eq!(pkg.model_paths, ["src_models"]);
+    assert_eq!(project.target_path, "out");
+    assert_eq!(
+        kinds(&project, "rendered"),
+        [(FileKind::Model, "src_models/m.sql".to_owned())]
+    );
+    // vars, hooks and config trees are left for later.
+    assert_eq!(pkg.vars["later"], json!("{{ env_var('RENDERED_LATER') }}"));
+    assert_eq!(pkg.on_run_end, ["{{ log('bye') }}"]);
+    assert_eq!(
+        pkg.models.raw["rendered"]["+enabled"],
+        json!("{{ target.name == 'dev' }}")
+    );
+    // Without a renderer the text stays as written.
+    let raw = mfb_project::load_project(&options).unwrap();
+    assert_eq!(
+        raw.root_package().model_paths,
+        ["{{ env_var('MODEL_DIR', 'models') }}"]
+    );
+}
+
+#[test]
+fn a_failing_render_names_the_project_file_and_line() {
+    let render = common::EnvRender::new(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dbt_project.yml"),
+        "name: p\n\nprofile: \"{{ env_var('NOPE') }}\"\n",
+    )
+    .unwrap();
+    let options = mfb_project::LoadOptions {
+        project_dir: dir.path().to_path_buf(),
+    };
+    let errors = match mfb_project::load_project_with_render(&options, &render) {
+        Ok(_) => panic!("should fail"),
+        Err(e) => e,
+    };
+    let d = errors.into_iter().next().unwrap().into_diagnostic();
+    assert_eq!(d.code, "yaml-render");
+    assert_eq!(
+        d.location,
+        Some(mfb_diagnostics::Location::new("dbt_project.yml", 3, 0))
+    );
+    assert!(d.message.contains("NOPE"), "{}", d.message);
+}
