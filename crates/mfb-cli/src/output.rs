@@ -35,7 +35,13 @@ impl Output {
         id.clone_into(&mut self.invocation_id);
     }
 
-    fn event(&self, level: &str, name: &str, msg: &str, data: serde_json::Value) -> String {
+    pub(crate) fn event(
+        &self,
+        level: &str,
+        name: &str,
+        msg: &str,
+        data: serde_json::Value,
+    ) -> String {
         json!({
             "info": {
                 "name": name,
@@ -102,4 +108,34 @@ impl Output {
 
 fn timestamp() -> String {
     chrono::Local::now().format("%H:%M:%S").to_string()
+}
+
+/// Prints what templates log: `log(msg, info=True)` and `print()` on stdout like dbt,
+/// `exceptions.warn()` on stderr; plain `log(msg)` only goes to JSON logs.
+#[derive(Debug)]
+pub struct TemplateLog(pub Output);
+
+impl mfb_exec::LogSink for TemplateLog {
+    fn log(&self, message: &str, info: bool) {
+        if info {
+            self.0.info("JinjaLogInfo", message);
+        } else if self.0.json {
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                self.0.event("debug", "JinjaLogDebug", message, json!({}))
+            );
+        }
+    }
+    fn warn(&self, message: &str) {
+        self.0.problem(
+            "warn",
+            "JinjaLogWarning",
+            &format!("warning: {message}"),
+            json!({}),
+        );
+    }
+    fn print(&self, message: &str) {
+        let _ = writeln!(std::io::stdout().lock(), "{message}");
+    }
 }

@@ -162,6 +162,7 @@ fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
         warehouse: Some(Arc::new(crate::warehouse::PgWarehouse::lazy(
             &loaded.target,
         ))),
+        sink: loaded.settings.log.clone(),
         ..RunOptions::default()
     })
 }
@@ -176,6 +177,16 @@ pub fn compile(
     let index = Arc::new(RefIndex::build(&parsed.manifest));
     // Everything selected, plus the ephemeral models they need.
     let mut todo: IndexSet<UniqueId> = IndexSet::new();
+    // Hooks are part of every invocation, whatever is selected.
+    let hooks: Vec<UniqueId> = parsed
+        .manifest
+        .nodes
+        .values()
+        .filter(|n| n.resource_type == ResourceType::Operation)
+        .map(|n| n.unique_id.clone())
+        .collect();
+    let selected: IndexSet<UniqueId> = selected.iter().cloned().chain(hooks).collect();
+    let selected = &selected;
     for id in selected {
         let Some(node) = parsed.manifest.nodes.get(id) else {
             continue;
@@ -271,7 +282,9 @@ pub fn compile(
 /// `<yml path>/<test alias>.sql`).
 pub fn compiled_path(compiled_dir: &Path, node: &Node) -> PathBuf {
     let base = compiled_dir.join(&node.package_name);
-    if node.resource_type == ResourceType::Test && node.test_metadata.is_some() {
+    if (node.resource_type == ResourceType::Test && node.test_metadata.is_some())
+        || node.resource_type == ResourceType::Operation
+    {
         base.join(&node.original_file_path).join(&node.path)
     } else {
         base.join(&node.original_file_path)

@@ -17,6 +17,7 @@ pub mod warehouse;
 
 pub use compile::{CompileOutput, compile, compile_inline};
 pub use load::{Loaded, load};
+pub use mfb_jinja::LogSink;
 pub use parse::{Parsed, parse};
 pub use settings::Settings;
 

@@ -279,6 +279,26 @@ pub fn load(settings: Settings) -> Result<Loaded, Diagnostics> {
             target.threads,
         ),
         vars: vars.clone(),
+        sink: settings.log.clone(),
+        ..RunOptions::default()
+    });
+
+    // Like dbt, only --vars are in scope in dbt_project.yml: project vars are not defined yet.
+    let cli_vars: HashMap<String, Arc<IndexMap<String, Value>>> = project
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), Arc::new(settings.vars.clone())))
+        .collect();
+    let config_run = runtime.run_context(RunOptions {
+        globals: globals(
+            &target_value,
+            &settings,
+            &project,
+            &invocation_id,
+            target.threads,
+        ),
+        vars: cli_vars,
+        sink: settings.log.clone(),
         ..RunOptions::default()
     });
 
@@ -287,7 +307,7 @@ pub fn load(settings: Settings) -> Result<Loaded, Diagnostics> {
     let mut render_errors = Vec::new();
     let renderer = YamlRenderer {
         runtime: &runtime,
-        run: run.clone(),
+        run: config_run,
         package: &root_name,
     };
     for pkg in &mut project.packages {

@@ -336,6 +336,45 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         }
     }
 
+    // Hooks: `on-run-start` / `on-run-end` entries are operation nodes, as in dbt.
+    for pkg in &project.packages {
+        let prefix = display_prefix(project, pkg);
+        for (kind, hooks) in [
+            ("on-run-start", &pkg.on_run_start),
+            ("on-run-end", &pkg.on_run_end),
+        ] {
+            for (i, sql) in hooks.iter().enumerate() {
+                let name = format!("{}-{kind}-{i}", pkg.name);
+                let file = ProjectFile {
+                    kind: FileKind::Macro,
+                    path: "dbt_project.yml".to_owned(),
+                    resource_path: format!("hooks/{name}.sql"),
+                    abs_path: pkg.root.join("dbt_project.yml"),
+                    contents: Arc::from(sql.as_str()),
+                };
+                let display = format!("{prefix}dbt_project.yml");
+                let fqn = vec![pkg.name.clone(), "hooks".to_owned(), name.clone()];
+                let raw: Arc<str> = Arc::from(sql.as_str());
+                let mut node = new_node(
+                    ResourceType::Operation,
+                    pkg,
+                    &file,
+                    name,
+                    fqn,
+                    raw.clone(),
+                    &display,
+                );
+                node.config
+                    .insert("materialized".into(), json!("operation"));
+                pending.push(Pending {
+                    node,
+                    template: raw,
+                    display_path: display,
+                });
+            }
+        }
+    }
+
     // 2. Sources.
     let mut sources = IndexMap::new();
     let target_db = loaded.target.dbname.clone();

@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use mfb_graph::SelectionCriteria;
 
 /// Resolved command settings. Paths are absolute.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Settings {
     /// `--project-dir` (default: the current directory).
     pub project_dir: PathBuf,
@@ -28,4 +28,17 @@ pub struct Settings {
     pub full_refresh: bool,
     /// The command being run (`parse`, `compile`, `ls`, ...), for `flags.WHICH`.
     pub which: String,
+    /// Where `log()`, `print()` and `exceptions.warn()` output goes (the CLI prints it).
+    pub log: Option<std::sync::Arc<dyn mfb_jinja::LogSink>>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("project_dir", &self.project_dir)
+            .field("profiles_dir", &self.profiles_dir)
+            .field("target", &self.target)
+            .field("which", &self.which)
+            .finish_non_exhaustive()
+    }
 }

@@ -70,6 +70,9 @@ pub(super) fn run(
         Err(d) => return super::fail(&d, out),
     };
     let m = &parsed.manifest;
+    // dbt lists in unique-id order.
+    let mut selected: Vec<UniqueId> = selected.into_iter().collect();
+    selected.sort();
     for id in &selected {
         let Some(entry) = describe(m, id) else {
             continue;
@@ -91,7 +94,7 @@ pub(super) fn run(
                 {
                     map.retain(|k, _| keys.iter().any(|want| want == k));
                 }
-                v.to_string()
+                python_json(&v)
             }
         };
         out.result("ListCmdOut", &line);
@@ -109,6 +112,9 @@ struct Entry {
 
 fn describe(m: &mfb_graph::Manifest, id: &UniqueId) -> Option<Entry> {
     if let Some(n) = m.nodes.get(id) {
+        if n.resource_type == ResourceType::Operation {
+            return None;
+        }
         let json = json!({
             "name": n.name, "resource_type": n.resource_type.as_str(), "package_name": n.package_name,
             "original_file_path": n.original_file_path, "unique_id": n.unique_id.as_str(), "alias": n.alias,
@@ -150,4 +156,22 @@ fn describe(m: &mfb_graph::Manifest, id: &UniqueId) -> Option<Entry> {
         });
     }
     None
+}
+
+/// JSON as Python's `json.dumps` writes it (`", "` and `": "` separators), like `dbt ls`.
+fn python_json(v: &Value) -> String {
+    match v {
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_json).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_json(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
 }

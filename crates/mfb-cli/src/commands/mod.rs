@@ -20,15 +20,21 @@ use crate::{ExitStatus, report, settings};
 /// Runs the parsed command line.
 pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
     let g = &cli.global;
+    let with_log = |mut s: Settings| {
+        s.log = Some(std::sync::Arc::new(crate::output::TemplateLog(out.clone())));
+        s
+    };
     let result = match &cli.command {
-        Command::Parse => settings::resolve(g, None, "parse", false).map(|s| parse::run(s, out)),
+        Command::Parse => {
+            settings::resolve(g, None, "parse", false).map(|s| parse::run(with_log(s), out))
+        }
         Command::Compile {
             select,
             inline,
             full_refresh,
             ..
         } => settings::resolve(g, Some(select), "compile", *full_refresh)
-            .map(|s| compile::run(s, inline.as_deref(), out)),
+            .map(|s| compile::run(with_log(s), inline.as_deref(), out)),
         Command::Ls {
             select,
             resource_type,
