@@ -163,7 +163,6 @@ fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
             &loaded.target,
         ))),
         sink: loaded.settings.log.clone(),
-        ..RunOptions::default()
     })
 }
 
