@@ -451,6 +451,67 @@ pub fn render_config_strings(
     }
 }
 
+/// [`render_config_strings`] over a whole tree (`models:`, `seeds:`, ...) of the
+/// `dbt_project.yml` whose text is `source`, so that a failure points at the line of the
+/// key holding the failing string instead of at the whole file.
+pub fn render_config_tree(
+    tree: &mut ConfigTree,
+    resource: &str,
+    source: &str,
+    render: &dyn Render,
+) -> Result<(), ProjectError> {
+    let lines = yaml_lines::scan(source);
+    let empty = yaml_lines::empty();
+    let node = lines
+        .key(resource)
+        .or_else(|| {
+            if resource == "data_tests" {
+                lines.key("tests")
+            } else {
+                None
+            }
+        })
+        .unwrap_or(&empty);
+    let file = tree.file.clone();
+    render_with_lines(&mut tree.raw, node, &file, render)
+}
+
+fn render_with_lines(
+    value: &mut Value,
+    lines: &LineNode<'_>,
+    file: &str,
+    render: &dyn Render,
+) -> Result<(), ProjectError> {
+    let empty = yaml_lines::empty();
+    match value {
+        Value::String(_) => {
+            let at = Location::new(file, lines.line, lines.column);
+            render_config_strings(value, render, &at)
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let node = lines.item(i).filter(|n| n.line > 0).unwrap_or(lines);
+                render_with_lines(item, node, file, render)?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let name = normalise_key(key.strip_prefix('+').unwrap_or(key));
+                if name == "pre-hook" || name == "post-hook" {
+                    continue;
+                }
+                let node = lines
+                    .key(key)
+                    .unwrap_or(if lines.line > 0 { lines } else { &empty });
+                render_with_lines(item, node, file, render)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Rendered text to a typed value, the way dbt's native Jinja rendering reads it.
 pub fn native_value(rendered: &str) -> Value {
     let t = rendered.trim();

@@ -26,7 +26,7 @@ mod yaml_lines;
 
 pub use config::{
     ConfigLayer, ConfigTree, NodeConfig, known_config_keys, merge_config, native_value,
-    render_config_strings, unknown_config_keys,
+    render_config_strings, render_config_tree, unknown_config_keys,
 };
 pub use error::ProjectError;
 pub use files::{FileKind, ProjectFile};

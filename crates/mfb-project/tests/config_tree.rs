@@ -158,3 +158,36 @@ fn misspelt_config_keys_get_suggestions_with_lines() {
     assert_eq!(seeds[0].location.as_ref().unwrap().line, 10);
     assert_eq!(seeds[0].help.as_deref(), Some("did you mean `+delimiter`?"));
 }
+
+#[test]
+fn rendering_a_tree_points_failures_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "name: p\nmodels:\n  p:\n    +schema: \"{{ env_var('SCHEMA', 'core') }}\"\n    +limit: \"{{ env_var('N', '5') | int }}\"\n    +post-hook: \"{{ env_var('NOT_NOW') }}\"\n    staging:\n      +alias: \"{{ env_var('MISSING') }}\"\n";
+    std::fs::write(dir.path().join("dbt_project.yml"), source).unwrap();
+    let options = mfb_project::LoadOptions {
+        project_dir: dir.path().to_path_buf(),
+    };
+    let mut project = mfb_project::load_project(&options).unwrap();
+    let tree = &mut project.packages[0].models;
+    let render = common::EnvRender::new(&[]);
+    let err = mfb_project::render_config_tree(tree, "models", source, &render).unwrap_err();
+    match err {
+        mfb_project::ProjectError::Render {
+            at,
+            message,
+            source_text,
+        } => {
+            assert_eq!((at.line, at.column), (8, 7));
+            assert!(message.contains("MISSING"));
+            assert_eq!(source_text, "{{ env_var('MISSING') }}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let render = common::EnvRender::new(&[("MISSING", "stg")]);
+    mfb_project::render_config_tree(tree, "models", source, &render).unwrap();
+    let config = tree.config_for(&fqn(&["p", "staging", "m"]));
+    assert_eq!(config["schema"], json!("core"));
+    assert_eq!(config["limit"], json!(5));
+    assert_eq!(config["alias"], json!("stg"));
+    assert_eq!(config["post-hook"], json!(["{{ env_var('NOT_NOW') }}"]));
+}
