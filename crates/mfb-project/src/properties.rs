@@ -111,6 +111,8 @@ pub struct SourceProps {
     pub meta: IndexMap<String, Value>,
     pub tags: Vec<String>,
     pub tables: Vec<SourceTableProps>,
+    /// Anything else written on the source (e.g. `overrides`, `docs`).
+    pub extra: IndexMap<String, Value>,
     pub origin: Origin,
 }
 
@@ -131,6 +133,8 @@ pub struct SourceTableProps {
     pub columns: Vec<ColumnProps>,
     pub tests: Vec<TestSpec>,
     pub external: Option<Value>,
+    /// Anything else written on the table (e.g. `docs`).
+    pub extra: IndexMap<String, Value>,
     pub origin: Origin,
 }
 

@@ -580,6 +580,7 @@ impl Reader<'_> {
                 tests: self.tests(&mut t),
                 external: t.take("external").filter(|v| !v.is_null()),
                 origin: self.origin(tline),
+                extra: std::mem::take(&mut t.map).into_iter().collect(),
                 name: t.name,
             });
         }
@@ -596,6 +597,7 @@ impl Reader<'_> {
             tags: self.string_list(&mut e, "tags"),
             tables,
             origin: self.origin(line),
+            extra: std::mem::take(&mut e.map).into_iter().collect(),
             name: e.name,
         }
     }

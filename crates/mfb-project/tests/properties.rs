@@ -159,7 +159,10 @@ fn sources_with_quoting_freshness_and_identifier() {
         "the schema defaults to the source name later"
     );
     assert_eq!(app.tables[0].name, "users");
-    assert_eq!(app.tables[0].origin.line, 36);
+    assert_eq!(app.tables[0].origin.line, 37);
+    assert_eq!(app.extra["overrides"], json!("some_package"));
+    assert!(stripe.extra.is_empty(), "{:?}", stripe.extra);
+    assert!(payments.extra.is_empty(), "{:?}", payments.extra);
 }
 
 #[test]
