@@ -276,3 +276,20 @@ fn a_failing_render_names_the_project_file_and_line() {
     );
     assert!(d.message.contains("NOPE"), "{}", d.message);
 }
+
+#[test]
+fn a_symlinked_local_package_is_followed() {
+    let project = load("linked_package");
+    let utils = project
+        .package("my_utils")
+        .expect("the symlinked package is loaded");
+    assert_eq!(utils.path_prefix, "dbt_packages/local_dep/");
+    assert_eq!(
+        kinds(&project, "my_utils"),
+        [
+            (FileKind::Macro, "macros/star.sql".to_owned()),
+            (FileKind::Properties, "models/schema.yml".to_owned()),
+            (FileKind::Model, "models/util_calendar.sql".to_owned()),
+        ]
+    );
+}
