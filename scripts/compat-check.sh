@@ -11,7 +11,8 @@
 # Files are compared with runs of whitespace collapsed to one space and the ends trimmed.
 # One line per file: OK, DIFF (with the first differing excerpt), MISSING (expected but
 # not written by mfb) or EXTRA (written by mfb, absent from dbt's output, e.g. a disabled
-# node); a non-zero exit of mfb compile is one more failure. Last line: `N passed, M failed`. Exit 0 when all pass, 1 on any failure, 2 when
+# node); a non-zero exit of mfb compile counts as one more failure. Last line:
+# `N passed, M failed`. Exit 0 when all pass, 1 on any failure, 2 when
 # the check itself cannot run.
 set -uo pipefail
 source "$(dirname "$0")/../compat/lib.sh"
