@@ -11,13 +11,17 @@
 //! - `eager` (the default, and always for `--exclude`): every candidate joins the leaf's
 //!   selection, so it then takes part in unions, intersections and exclusions like any
 //!   directly selected node (excluding a model also excludes its tests);
-//! - `cautious`: a candidate is kept at the end only if all its parents are selected;
-//! - `buildable`: kept if all its parents are selected or upstream of a selected node;
+//! - `cautious`: a candidate joins the leaf when all its parents are in the leaf's
+//!   selection; otherwise it is kept aside and joins at the end if all its parents are
+//!   in the final selection;
+//! - `buildable`: the same, where a parent may also be upstream of the selection or a
+//!   source (sources are never built);
 //! - `empty`: candidates are dropped.
 //!
-//! dbt applies the cautious/buildable check with the mode of the whole selection; mfb
+//! dbt applies the end-of-selection check with the mode of the whole selection; mfb
 //! applies it with the mode of the leaf that found the candidate, which is the same when
-//! one mode is used throughout.
+//! one mode is used throughout. The `fqn` method matches nodes, unit tests and
+//! exposures (not sources), as in dbt.
 
 mod methods;
 mod parse;
@@ -274,8 +278,27 @@ impl<'a> Context<'a> {
         };
         match leaf.indirect {
             IndirectSelection::Eager => or_into(&mut out.direct, &candidates),
-            IndirectSelection::Cautious => out.cautious = candidates,
-            IndirectSelection::Buildable => out.buildable = candidates,
+            IndirectSelection::Cautious => {
+                // Tests whose parents are all selected join now; the others may still
+                // join at the end if the rest of the selection brings their parents.
+                for i in (0..n).filter(|&i| candidates[i]) {
+                    if self.parents_within(i, &out.direct) {
+                        out.direct[i] = true;
+                    } else {
+                        out.cautious[i] = true;
+                    }
+                }
+            }
+            IndirectSelection::Buildable => {
+                let buildable = self.buildable_set(&out.direct);
+                for i in (0..n).filter(|&i| candidates[i]) {
+                    if self.parents_within(i, &buildable) {
+                        out.direct[i] = true;
+                    } else {
+                        out.buildable[i] = true;
+                    }
+                }
+            }
             IndirectSelection::Empty => {}
         }
         Ok(out)
@@ -290,30 +313,39 @@ impl<'a> Context<'a> {
         } = sel;
         let selected_before = direct.clone();
         for (i, &c) in cautious.iter().enumerate() {
-            if c && self
-                .dag
-                .parents_of_index(i)
-                .iter()
-                .all(|&p| selected_before[p as usize])
-            {
+            if c && self.parents_within(i, &selected_before) {
                 direct[i] = true;
             }
         }
         if buildable.iter().any(|&b| b) {
-            let mut upstream = self.reach(&selected_before, None, Direction::Incoming);
-            or_into(&mut upstream, &selected_before);
+            let within = self.buildable_set(&selected_before);
             for (i, &b) in buildable.iter().enumerate() {
-                if b && self
-                    .dag
-                    .parents_of_index(i)
-                    .iter()
-                    .all(|&p| upstream[p as usize])
-                {
+                if b && self.parents_within(i, &within) {
                     direct[i] = true;
                 }
             }
         }
         direct
+    }
+
+    fn parents_within(&self, i: usize, set: &[bool]) -> bool {
+        self.dag
+            .parents_of_index(i)
+            .iter()
+            .all(|&p| set[p as usize])
+    }
+
+    /// What a `buildable` test may depend on: the selection, everything upstream of it,
+    /// and every source (sources are never built, so they never block a test).
+    fn buildable_set(&self, selected: &[bool]) -> Vec<bool> {
+        let mut set = self.reach(selected, None, Direction::Incoming);
+        or_into(&mut set, selected);
+        for (i, it) in self.items.iter().enumerate() {
+            if matches!(it, Some(Item::Source(_))) {
+                set[i] = true;
+            }
+        }
+        set
     }
 
     fn is_test(&self, i: usize) -> bool {

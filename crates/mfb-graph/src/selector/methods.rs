@@ -33,7 +33,8 @@ pub(crate) fn matches(
     Ok(match leaf.method {
         Method::Fqn => match item {
             Item::Node(n) => v == "*" || fqn_matches(&n.fqn, v),
-            _ => false,
+            Item::Exposure(e) => v == "*" || fqn_matches(&e.fqn, v),
+            Item::Source(_) => false,
         },
         Method::Tag => tags(item).iter().any(|t| glob_match(t, v)),
         Method::Path => path_matches(original_file_path(item), v),

@@ -227,12 +227,14 @@ fn fqn_method_matches_folders_packages_and_wildcards() {
     // `proj.fct_orders.ut_fct`, so `fct_orders.*` finds it.
     assert_eq!(sel("stg_*"), Vec::<String>::new());
     assert_eq!(sel("fct_orders.*"), ["ut_fct"]);
-    // fqn never selects sources, exposures or operations; `fqn:*` is every other node.
+    // Like dbt, fqn matches nodes and exposures, never sources (or operations).
     let all = sel("fqn:*");
-    assert_eq!(all.len(), 13);
+    assert_eq!(all.len(), 14);
+    assert!(all.contains(&"dash".to_owned()));
+    assert_eq!(sel("fqn:proj.da*"), ["dash"]);
     assert!(
         !all.iter()
-            .any(|n| n.contains("on-run-end") || n == "dash" || n.starts_with("raw."))
+            .any(|n| n.contains("on-run-end") || n.starts_with("raw."))
     );
 }
 
