@@ -85,3 +85,106 @@ fn with_location(d: Diagnostic, at: Option<Location>) -> Diagnostic {
         None => d,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_code_and_a_next_step() {
+        let cases = [
+            (
+                GraphError::UnknownRef {
+                    from: "model.p.screens".into(),
+                    name: "stg_screener".into(),
+                    at: Some(Location::new("models/marts/screens.sql", 14, 10)),
+                    suggestion: Some("stg_screeners".into()),
+                },
+                "ref-not-found",
+                "did you mean `stg_screeners`?",
+            ),
+            (
+                GraphError::UnknownSource {
+                    from: "model.p.stg".into(),
+                    source_name: "raw".into(),
+                    table: "screner".into(),
+                    at: None,
+                    suggestion: Some("raw.screener".into()),
+                },
+                "source-not-found",
+                "did you mean `raw.screener`?",
+            ),
+            (
+                GraphError::Cycle {
+                    path: vec!["model.p.a".into(), "model.p.b".into(), "model.p.a".into()],
+                },
+                "dependency-cycle",
+                "remove one of the ref()",
+            ),
+            (
+                GraphError::BadSelector {
+                    selector: "colour:red".into(),
+                    reason: "unknown method".into(),
+                },
+                "bad-selector",
+                "node selection syntax",
+            ),
+            (
+                GraphError::State {
+                    path: "prod/manifest.json".into(),
+                    reason: "no such file".into(),
+                },
+                "state-manifest",
+                "--state DIR",
+            ),
+        ];
+        for (err, code, help) in cases {
+            let message = err.to_string();
+            let d = err.into_diagnostic();
+            assert_eq!(d.code, code);
+            assert!(d.is_error());
+            assert!(
+                d.help.as_deref().unwrap_or_default().contains(help),
+                "{code}: {:?}",
+                d.help
+            );
+            assert!(!d.message.is_empty());
+            if code == "dependency-cycle" || code == "bad-selector" {
+                assert_eq!(d.message, message);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_ref_points_at_the_call_and_says_what_to_do_without_a_suggestion() {
+        let d = GraphError::UnknownRef {
+            from: "model.p.screens".into(),
+            name: "nope".into(),
+            at: Some(Location::new("models/marts/screens.sql", 14, 10)),
+            suggestion: None,
+        }
+        .into_diagnostic();
+        assert_eq!(
+            d.message,
+            "`ref('nope')` does not name a model, seed or snapshot"
+        );
+        assert_eq!(
+            d.location,
+            Some(Location::new("models/marts/screens.sql", 14, 10))
+        );
+        assert!(d.help.unwrap().contains("models/nope.sql"));
+        assert_eq!(d.notes, ["in model.p.screens"]);
+    }
+
+    #[test]
+    fn cycle_message_is_the_path() {
+        let d = GraphError::Cycle {
+            path: vec!["model.p.a".into(), "model.p.b".into(), "model.p.a".into()],
+        }
+        .into_diagnostic();
+        assert_eq!(
+            d.message,
+            "dependency cycle: model.p.a -> model.p.b -> model.p.a"
+        );
+    }
+}

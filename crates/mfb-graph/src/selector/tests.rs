@@ -883,3 +883,22 @@ fn glob_matching() {
     assert!(!glob_match("stg_orders", "stg_"));
     assert!(glob_match("", "*"));
 }
+
+#[test]
+fn a_named_selector_wins_over_select_and_exclude_like_dbt() {
+    let criteria = SelectionCriteria {
+        select: vec!["countries".into()],
+        exclude: vec!["stg_orders".into()],
+        selector: Some("kv".into()),
+    };
+    assert_eq!(
+        run(
+            &project(),
+            &criteria,
+            &yaml_spec(),
+            IndirectSelection::Eager
+        )
+        .unwrap(),
+        ["stg_customers", "stg_orders", "unique_stg_orders_id"]
+    );
+}
