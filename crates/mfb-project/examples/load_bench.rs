@@ -26,6 +26,11 @@ fn main() {
             }
         };
         let ms = start.elapsed().as_secs_f64() * 1000.0;
+        if run == 0 {
+            for w in &project.warnings {
+                println!("{w}");
+            }
+        }
         best = best.min(ms);
         let root = project.root_package();
         let count = |k: FileKind| root.files.iter().filter(|f| f.kind == k).count();

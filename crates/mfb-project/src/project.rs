@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use mfb_diagnostics::Location;
+use mfb_diagnostics::{Diagnostic, Location, closest};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
@@ -102,6 +102,8 @@ pub struct Project {
     pub quoting: IndexMap<String, Value>,
     /// The raw root dbt_project.yml (for anything not modelled above).
     pub raw: Value,
+    /// Warnings found while loading (unknown dbt_project.yml keys), for the caller to show.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Project {
@@ -207,6 +209,7 @@ fn load(options: &LoadOptions, render: Option<&dyn Render>) -> Result<Project, V
     let Some((mut raw, source)) = read_project_file(&root, "", &mut errors) else {
         return Err(errors);
     };
+    let mut warnings = unknown_project_keys(&raw, &source, "dbt_project.yml");
     if let Some(r) = render {
         render_project_values(&mut raw, &source, "dbt_project.yml", r, &mut errors);
     }
@@ -264,6 +267,11 @@ fn load(options: &LoadOptions, render: Option<&dyn Render>) -> Result<Project, V
                     &mut errors,
                 );
             }
+            warnings.extend(unknown_project_keys(
+                &praw,
+                &psource,
+                &format!("{prefix}dbt_project.yml"),
+            ));
             let plines = yaml_lines::scan(&psource);
             if let Some(pkg) = package_from_raw(&praw, &dir, false, &prefix, &plines, &mut errors) {
                 packages.push(pkg);
@@ -309,6 +317,7 @@ fn load(options: &LoadOptions, render: Option<&dyn Render>) -> Result<Project, V
         flags,
         quoting,
         raw,
+        warnings,
     })
 }
 
@@ -852,4 +861,76 @@ fn check_duplicates(props: &Properties, prefix: &str, errors: &mut Vec<ProjectEr
             }
         }
     }
+}
+
+/// Top-level keys dbt-core 1.10 reads from dbt_project.yml.
+const PROJECT_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "config-version",
+    "profile",
+    "model-paths",
+    "source-paths",
+    "seed-paths",
+    "data-paths",
+    "test-paths",
+    "analysis-paths",
+    "macro-paths",
+    "snapshot-paths",
+    "docs-paths",
+    "asset-paths",
+    "target-path",
+    "log-path",
+    "packages-install-path",
+    "clean-targets",
+    "query-comment",
+    "require-dbt-version",
+    "restrict-access",
+    "dbt-cloud",
+    "quoting",
+    "on-run-start",
+    "on-run-end",
+    "dispatch",
+    "flags",
+    "vars",
+    "packages",
+    "models",
+    "seeds",
+    "snapshots",
+    "analyses",
+    "sources",
+    "tests",
+    "data_tests",
+    "unit_tests",
+    "metrics",
+    "semantic-models",
+    "saved-queries",
+    "exposures",
+];
+
+/// Warnings for top-level keys of a dbt_project.yml that dbt does not know, with the
+/// closest known key when there is one (`model-path` -> `model-paths`).
+fn unknown_project_keys(raw: &Value, source: &str, label: &str) -> Vec<Diagnostic> {
+    let Value::Object(map) = raw else {
+        return Vec::new();
+    };
+    let lines = yaml_lines::scan(source);
+    let mut out = Vec::new();
+    for key in map.keys() {
+        if PROJECT_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let (line, column) = lines.key(key).map_or((0, 0), |n| (n.line, n.column));
+        let d = Diagnostic::warning(
+            "unknown-project-key",
+            format!("`{key}` is not a dbt_project.yml key; it is ignored"),
+        )
+        .at_in(Location::new(label, line, column), source)
+        .with_span_len(key.chars().count() as u32);
+        out.push(match closest(key, PROJECT_KEYS.iter().copied()) {
+            Some(c) => d.with_help(format!("did you mean `{c}`?")),
+            None => d.with_help("remove it, or move it under `vars:` if templates read it"),
+        });
+    }
+    out
 }

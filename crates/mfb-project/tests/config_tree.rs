@@ -191,3 +191,36 @@ fn rendering_a_tree_points_failures_at_their_line() {
     assert_eq!(config["alias"], json!("stg"));
     assert_eq!(config["post-hook"], json!(["{{ env_var('NOT_NOW') }}"]));
 }
+
+#[test]
+fn unknown_top_level_project_keys_are_warnings() {
+    let project = load("unknown_key");
+    let got: Vec<(u32, String, Option<String>)> = project
+        .warnings
+        .iter()
+        .map(|d| {
+            (
+                d.location.as_ref().unwrap().line,
+                d.message.clone(),
+                d.help.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].0, 11);
+    assert!(
+        got[0]
+            .1
+            .contains("`model-path` is not a dbt_project.yml key")
+    );
+    assert_eq!(got[0].2.as_deref(), Some("did you mean `model-paths`?"));
+    assert_eq!(got[1].0, 12);
+    assert!(got[1].2.as_deref().unwrap().contains("vars:"));
+    assert!(
+        project
+            .warnings
+            .iter()
+            .all(|d| d.code == "unknown-project-key" && !d.is_error())
+    );
+    assert!(load("config_tree").warnings.is_empty());
+}
