@@ -146,7 +146,7 @@ struct Context<'a> {
     items: Vec<Option<Item<'a>>>,
     manifest: &'a Manifest,
     spec: &'a SelectorSpec,
-    state: std::cell::OnceCell<Result<state::StateIndex, GraphError>>,
+    state: std::cell::OnceCell<Result<state::StateIndex<'a>, GraphError>>,
 }
 
 impl<'a> Context<'a> {
@@ -386,7 +386,7 @@ impl<'a> Context<'a> {
         seen
     }
 
-    fn state_index(&self) -> Result<&state::StateIndex, GraphError> {
+    fn state_index(&self) -> Result<&state::StateIndex<'a>, GraphError> {
         let r = self.state.get_or_init(|| match &self.spec.state_manifest {
             Some(doc) => state::StateIndex::new(doc, self.manifest),
             None => Err(GraphError::State {

@@ -42,14 +42,14 @@ const STATE_VALUES: &str = "new, old, modified, unmodified, modified.body, modif
                             modified.relation, modified.persisted_descriptions, modified.macros, modified.contract";
 
 /// The state manifest with what is precomputed once per selection.
-pub(crate) struct StateIndex {
-    doc: Value,
+pub(crate) struct StateIndex<'a> {
+    doc: &'a Value,
     /// Current macros whose code differs from the state manifest, closed over callers.
     changed_macros: HashSet<String>,
 }
 
-impl StateIndex {
-    pub(crate) fn new(doc: &Value, manifest: &Manifest) -> Result<StateIndex, GraphError> {
+impl<'a> StateIndex<'a> {
+    pub(crate) fn new(doc: &'a Value, manifest: &Manifest) -> Result<StateIndex<'a>, GraphError> {
         if !doc.get("nodes").is_some_and(Value::is_object) {
             return Err(GraphError::State {
                 path: "manifest.json".to_owned(),
@@ -84,7 +84,7 @@ impl StateIndex {
             }
         }
         Ok(StateIndex {
-            doc: doc.clone(),
+            doc,
             changed_macros: changed,
         })
     }
