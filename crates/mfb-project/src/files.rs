@@ -24,6 +24,9 @@ pub enum FileKind {
     Docs,
     /// `.yml`/`.yaml` under model, seed, snapshot, macro, analysis or test paths.
     Properties,
+    /// `.csv`/`.sql` under `test-paths/fixtures/`: rows for unit tests (`fixture:` in
+    /// `given`/`expect`), named by file stem like dbt.
+    Fixture,
 }
 
 /// One file of a package.
@@ -222,7 +225,7 @@ fn classify(ext: &str, resource_path: &str, roles: Roles) -> Vec<FileKind> {
             if roles.test {
                 match first_dir {
                     Some("generic") => kinds.push(FileKind::Macro),
-                    Some("fixtures") => {}
+                    Some("fixtures") => kinds.push(FileKind::Fixture),
                     _ => kinds.push(FileKind::SingularTest),
                 }
             }
@@ -233,7 +236,14 @@ fn classify(ext: &str, resource_path: &str, roles: Roles) -> Vec<FileKind> {
                 kinds.push(FileKind::Analysis);
             }
         }
-        "csv" if roles.seed => kinds.push(FileKind::Seed),
+        "csv" => {
+            if roles.seed {
+                kinds.push(FileKind::Seed);
+            }
+            if roles.test && first_dir == Some("fixtures") {
+                kinds.push(FileKind::Fixture);
+            }
+        }
         "md" if roles.docs => kinds.push(FileKind::Docs),
         "yml" | "yaml" if roles.properties() => kinds.push(FileKind::Properties),
         _ => {}
@@ -253,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn generic_tests_are_macros_and_fixtures_are_skipped() {
+    fn generic_tests_are_macros_and_fixtures_are_fixtures() {
         let test_dir = Roles {
             test: true,
             ..Roles::default()
@@ -264,7 +274,11 @@ mod tests {
         );
         assert_eq!(
             classify("sql", "fixtures/rows.sql", test_dir),
-            Vec::<FileKind>::new()
+            vec![FileKind::Fixture]
+        );
+        assert_eq!(
+            classify("csv", "fixtures/rows.csv", test_dir),
+            vec![FileKind::Fixture]
         );
         assert_eq!(
             classify("sql", "assert_x.sql", test_dir),

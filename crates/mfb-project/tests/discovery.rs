@@ -30,6 +30,10 @@ fn custom_paths_are_walked_and_files_classified() {
             FileKind::SingularTest,
             "checks/assert_nothing.sql".to_owned(),
         ),
+        (
+            FileKind::Fixture,
+            "checks/fixtures/fixture_rows.sql".to_owned(),
+        ),
         (FileKind::Macro, "checks/generic/positive.sql".to_owned()),
         (FileKind::Seed, "data/raw_ids.csv".to_owned()),
         (FileKind::Macro, "jinja/cents.sql".to_owned()),
@@ -48,7 +52,7 @@ fn custom_paths_are_walked_and_files_classified() {
     ];
     assert_eq!(files, expected);
     // Skipped: hidden files and directories, `.txt`, `models/` (not a model path here),
-    // `checks/fixtures/`, and what `.dbtignore` lists (`scratch/`, `*.wip.sql`).
+    // and what `.dbtignore` lists (`scratch/`, `*.wip.sql`).
     assert!(
         fixture("custom_paths")
             .join("transformations/scratch/tmp.sql")
