@@ -524,6 +524,11 @@ pub fn native_value(rendered: &str) -> Value {
     if t == "None" {
         return Value::Null;
     }
+    // Python's literal_eval (what dbt uses) rejects leading zeros: `007` stays text.
+    let digits = t.trim_start_matches(['-', '+']);
+    if digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0.") {
+        return Value::String(rendered.to_owned());
+    }
     if let Ok(i) = t.parse::<i64>() {
         return Value::Number(i.into());
     }
@@ -690,5 +695,8 @@ mod tests {
         assert_eq!(native_value("1.5"), json!(1.5));
         assert_eq!(native_value("None"), Value::Null);
         assert_eq!(native_value("abc"), json!("abc"));
+        assert_eq!(native_value("007"), json!("007"));
+        assert_eq!(native_value("0"), json!(0));
+        assert_eq!(native_value("0.25"), json!(0.25));
     }
 }
