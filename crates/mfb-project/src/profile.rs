@@ -195,7 +195,7 @@ pub fn load_profile_with_env(
     for (key, raw) in target_map {
         let at = Location::new(&label, target_lines.key_line(key), 0);
         let mut v = raw.clone();
-        render_value(&mut v, render, &at)?;
+        render_value(&mut v, render, &at).map_err(|e| hide_secret(key, e))?;
         if NUMERIC_FIELDS.contains(&key.as_str())
             && let Value::String(s) = &v
         {
@@ -313,9 +313,26 @@ const NUMERIC_FIELDS: &[&str] = &[
     "retries",
 ];
 
+fn is_secret(key: &str) -> bool {
+    key.contains("pass") || key.contains("secret") || key.contains("token")
+}
+
+/// A render failure of a secret field does not quote the field's text: a literal password
+/// that happens to contain `{{` would otherwise end up in the message.
+fn hide_secret(key: &str, e: ProjectError) -> ProjectError {
+    match e {
+        ProjectError::Render { message, at, .. } if is_secret(key) => ProjectError::Render {
+            source_text: format!("<value of `{key}`>"),
+            message,
+            at,
+        },
+        other => other,
+    }
+}
+
 /// A value for a message; never the value of a secret.
 fn describe(key: &str, v: &Value) -> String {
-    if key.contains("pass") || key.contains("secret") || key.contains("token") {
+    if is_secret(key) {
         type_name(v).to_owned()
     } else {
         format!(

@@ -219,5 +219,8 @@ fn a_missing_password_env_var_is_a_render_error_naming_the_variable_only() {
         panic!("{err:?}")
     };
     assert!(message.contains("SHOP_PASSWORD"));
-    assert_eq!(source_text, "{{ env_var('SHOP_PASSWORD') }}");
+    assert_eq!(
+        source_text, "<value of `pass`>",
+        "the text of a secret field is never quoted"
+    );
 }
