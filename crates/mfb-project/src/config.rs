@@ -177,9 +177,11 @@ fn is_config_entry(key: &str, value: &Value) -> bool {
     if key.starts_with('+') {
         return true;
     }
-    match value.as_object() {
-        None => true,
-        Some(map) => is_known_anywhere(key) && !map.keys().any(|k| k.starts_with('+')),
+    match value {
+        // `staging:` with everything below commented out is an empty folder, not a config.
+        Value::Null => is_known_anywhere(key),
+        Value::Object(map) => is_known_anywhere(key) && !map.keys().any(|k| k.starts_with('+')),
+        _ => true,
     }
 }
 
@@ -578,6 +580,10 @@ mod tests {
         assert_eq!(layers[1].values["materialized"], json!("ephemeral"));
         assert_eq!(layers[2].values["materialized"], json!("table"));
         assert_eq!(layers[3].values["alias"], json!("a"));
+        let empty = tree(json!({"proj": {"staging": null, "+enabled": true}}));
+        let layers = empty.layers_for(&fqn(&["proj", "staging", "m"]));
+        assert_eq!(layers.len(), 2);
+        assert!(!layers[1].values.contains_key("staging"));
         let other = t.layers_for(&fqn(&["proj", "marts", "x"]));
         assert_eq!(other.len(), 2);
         let merged = t.config_for(&fqn(&["proj", "staging", "stg_a"]));
