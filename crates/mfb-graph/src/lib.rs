@@ -21,4 +21,7 @@ pub use manifest::{
     ColumnInfo, DependsOn, DocNode, Exposure, MacroNode, Manifest, Node, RefCall, ResourceType,
     SourceNode, TestMetadata, UniqueId,
 };
-pub use selector::{IndirectSelection, SelectionCriteria, SelectorSpec, select, select_with};
+pub use selector::{
+    IndirectSelection, SelectionCriteria, SelectionResult, SelectorSpec, select, select_detailed,
+    select_with,
+};

@@ -80,6 +80,43 @@ pub fn select_with(
     spec: &SelectorSpec,
     indirect: IndirectSelection,
 ) -> Result<IndexSet<UniqueId>, GraphError> {
+    select_detailed(manifest, dag, criteria, spec, indirect).map(|r| r.ids)
+}
+
+/// The outcome of a selection with what the user may want to hear about.
+#[derive(Debug, Clone, Default)]
+pub struct SelectionResult {
+    /// Selected ids in topological order.
+    pub ids: IndexSet<UniqueId>,
+    /// Selectors (as written, e.g. `tag:nightly`) whose method matched no enabled
+    /// resource; dbt warns about each ("does not match any enabled nodes").
+    pub unmatched: Vec<String>,
+}
+
+impl SelectionResult {
+    /// One warning per selector that matched nothing (code `selector-matches-nothing`).
+    pub fn warnings(&self) -> Vec<mfb_diagnostics::Diagnostic> {
+        self.unmatched
+            .iter()
+            .map(|s| {
+                mfb_diagnostics::Diagnostic::warning(
+                    "selector-matches-nothing",
+                    format!("the selection criterion `{s}` does not match any enabled nodes"),
+                )
+                .with_help("check the spelling with `mfb ls`, and that the node is not disabled")
+            })
+            .collect()
+    }
+}
+
+/// [`select_with`], also reporting selectors that matched nothing.
+pub fn select_detailed(
+    manifest: &Manifest,
+    dag: &Dag,
+    criteria: &SelectionCriteria,
+    spec: &SelectorSpec,
+    indirect: IndirectSelection,
+) -> Result<SelectionResult, GraphError> {
     let selectors = match &spec.selectors_yml {
         Some(doc) => yaml::Selectors::parse(doc)?,
         None => yaml::Selectors::default(),
@@ -107,12 +144,16 @@ pub fn select_with(
     let ctx = Context::new(manifest, dag, spec);
     let sel = ctx.eval(&expr)?;
     let chosen = ctx.finish(sel);
-    Ok(dag
+    let ids = dag
         .topo_indices()
         .iter()
         .filter(|&&i| chosen[i as usize])
         .map(|&i| dag.id_at(i as usize).clone())
-        .collect())
+        .collect();
+    Ok(SelectionResult {
+        ids,
+        unmatched: ctx.unmatched.into_inner(),
+    })
 }
 
 /// One resource the selection can match, by vertex.
@@ -147,6 +188,8 @@ struct Context<'a> {
     manifest: &'a Manifest,
     spec: &'a SelectorSpec,
     state: std::cell::OnceCell<Result<state::StateIndex<'a>, GraphError>>,
+    /// Selectors (as written) whose method matched nothing.
+    unmatched: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> Context<'a> {
@@ -169,6 +212,7 @@ impl<'a> Context<'a> {
             manifest,
             spec,
             state: std::cell::OnceCell::new(),
+            unmatched: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -240,6 +284,12 @@ impl<'a> Context<'a> {
             }
         }
 
+        if !base.iter().any(|&b| b) {
+            let mut unmatched = self.unmatched.borrow_mut();
+            if !unmatched.contains(&leaf.text) {
+                unmatched.push(leaf.text.clone());
+            }
+        }
         let mut selected = base.clone();
         if leaf.childrens_parents {
             let mut down = self.reach(&base, None, Direction::Outgoing);

@@ -242,6 +242,15 @@ fn split_method(text: &str, spec: &str) -> Result<(Method, Vec<String>, String),
             let mut pieces = head.split('.');
             let name = pieces.next().unwrap_or_default();
             let args: Vec<String> = pieces.map(str::to_owned).collect();
+            if matches!(name, "result" | "source_status" | "version") {
+                return Err(bad(
+                    text,
+                    &format!(
+                        "the `{name}:` method is not supported by mfb yet (it needs run results, \
+                         source freshness or model versions); select by name, tag, path or state instead"
+                    ),
+                ));
+            }
             let method = Method::from_name(name).ok_or_else(|| {
                 bad(
                     text,

@@ -902,3 +902,40 @@ fn a_named_selector_wins_over_select_and_exclude_like_dbt() {
         ["stg_customers", "stg_orders", "unique_stg_orders_id"]
     );
 }
+
+#[test]
+fn selectors_that_match_nothing_are_reported() {
+    let mf = project();
+    let dag = Dag::build(&mf).unwrap();
+    let criteria = SelectionCriteria {
+        select: vec!["stg_orders stg_ordres+ tag:nope,tag:marts".into()],
+        exclude: vec!["tag:nope".into()],
+        selector: None,
+    };
+    let r = select_detailed(
+        &mf,
+        &dag,
+        &criteria,
+        &SelectorSpec::default(),
+        IndirectSelection::Eager,
+    )
+    .unwrap();
+    assert_eq!(r.unmatched, ["stg_ordres+", "tag:nope"]);
+    assert_eq!(r.ids.len(), 2);
+    let warnings = r.warnings();
+    assert_eq!(warnings.len(), 2);
+    assert_eq!(warnings[0].code, "selector-matches-nothing");
+    assert!(!warnings[0].is_error());
+    assert!(warnings[0].message.contains("`stg_ordres+`"));
+}
+
+#[test]
+fn unsupported_dbt_methods_say_so() {
+    for s in ["result:error", "source_status:fresher", "version:latest"] {
+        let err = try_sel(s).unwrap_err();
+        assert!(
+            err.to_string().contains("not supported by mfb yet"),
+            "{s}: {err}"
+        );
+    }
+}
