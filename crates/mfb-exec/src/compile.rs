@@ -249,7 +249,11 @@ pub fn compile(
         .par_iter()
         .filter_map(|(id, sql)| {
             let node = &parsed.manifest.nodes[id];
-            if is_ephemeral(node) && !selected.contains(id) {
+            // dbt compile writes no files for snapshots, nor for ephemeral models that were
+            // only pulled in as CTEs.
+            if (is_ephemeral(node) && !selected.contains(id))
+                || node.resource_type == ResourceType::Snapshot
+            {
                 return None;
             }
             let path = compiled_path(&compiled_dir, node);

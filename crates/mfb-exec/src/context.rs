@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use mfb_graph::{Manifest, Node, ResourceType};
+use mfb_jinja::object as minijinja_object;
 use mfb_jinja::{JinjaValue, Relation, Resolver};
 use serde_json::{Value, json};
 
@@ -215,9 +216,51 @@ pub fn node_json(node: &Node) -> Value {
     })
 }
 
-/// `model` for templates.
+/// `model` for templates. Built on first access: most renders never look at it, and
+/// converting a node to a template value is the costliest part of a render.
 pub fn model_value(node: &Node) -> JinjaValue {
-    mfb_jinja::collections::from_serde(&node_json(node))
+    JinjaValue::from_object(LazyModel {
+        node: Box::new(node.clone()),
+        value: std::sync::OnceLock::new(),
+    })
+}
+
+#[derive(Debug)]
+struct LazyModel {
+    node: Box<Node>,
+    value: std::sync::OnceLock<JinjaValue>,
+}
+
+impl LazyModel {
+    fn value(&self) -> &JinjaValue {
+        self.value
+            .get_or_init(|| mfb_jinja::collections::from_serde(&node_json(&self.node)))
+    }
+}
+
+impl minijinja_object::Object for LazyModel {
+    fn get_value(self: &Arc<Self>, key: &JinjaValue) -> Option<JinjaValue> {
+        // The commonest lookups skip building the whole value.
+        match key.as_str()? {
+            "name" => Some(JinjaValue::from(self.node.name.as_str())),
+            "unique_id" => Some(JinjaValue::from(self.node.unique_id.as_str())),
+            "resource_type" => Some(JinjaValue::from(self.node.resource_type.as_str())),
+            "package_name" => Some(JinjaValue::from(self.node.package_name.as_str())),
+            _ => self
+                .value()
+                .get_item(key)
+                .ok()
+                .filter(|v| !v.is_undefined()),
+        }
+    }
+    fn enumerate(self: &Arc<Self>) -> minijinja_object::Enumerator {
+        minijinja_object::Enumerator::Values(
+            self.value()
+                .try_iter()
+                .map(Iterator::collect)
+                .unwrap_or_default(),
+        )
+    }
 }
 
 /// `graph` for templates: nodes, sources, exposures and macros by unique id.

@@ -50,6 +50,10 @@ impl std::fmt::Debug for Parsed {
 
 /// A node waiting for its parse render.
 struct Pending {
+    /// Dependencies known without rendering (built-in generic tests with plain arguments).
+    static_deps: Option<(Vec<RefCall>, Vec<[String; 2]>)>,
+    /// Config applied after the render's `config()` calls (see [`root_override`]).
+    late_config: Option<NodeConfig>,
     node: Node,
     /// What to render: the file body, or a generic test's invocation.
     template: Arc<str>,
@@ -87,21 +91,35 @@ fn sha256(s: &str) -> String {
 
 /// Resolves the dbt_project.yml part of a node's config.
 fn project_config(
-    root: &Package,
+    _root: &Package,
     pkg: &Package,
     tree: fn(&Package) -> &ConfigTree,
     fqn: &[String],
 ) -> NodeConfig {
     let mut config = NodeConfig::new();
-    if !pkg.is_root {
-        for layer in tree(pkg).layers_for(fqn) {
-            merge_config(&mut config, &layer.values);
-        }
-    }
-    for layer in tree(root).layers_for(fqn) {
+    for layer in tree(pkg).layers_for(fqn) {
         merge_config(&mut config, &layer.values);
     }
     config
+}
+
+/// For a package's node, the root project's dbt_project.yml config, which dbt applies last
+/// (above the package's own properties and `config()` calls): that is how a project
+/// overrides a package model's materialization or schema.
+fn root_override(
+    root: &Package,
+    pkg: &Package,
+    tree: fn(&Package) -> &ConfigTree,
+    fqn: &[String],
+) -> Option<NodeConfig> {
+    if pkg.is_root {
+        return None;
+    }
+    let mut config = NodeConfig::new();
+    for layer in tree(root).layers_for(fqn) {
+        merge_config(&mut config, &layer.values);
+    }
+    (!config.is_empty()).then_some(config)
 }
 
 fn columns_of(
@@ -322,12 +340,15 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 fqn.extend(dirs(&file.resource_path));
                 fqn.push(name.clone());
                 let mut node = new_node(rt, pkg, file, name, fqn, raw.clone(), &display);
+                let late_config = root_override(root, pkg, tree, &node.fqn);
                 let mut config = project_config(root, pkg, tree, &node.fqn);
                 let node_props = props.and_then(|m| m.get(&node.name)).copied();
                 let prop_config = apply_props(&mut node, node_props.as_ref(), &docs_by_name);
                 merge_config(&mut config, &prop_config);
                 node.config = config;
                 pending.push(Pending {
+                    static_deps: None,
+                    late_config,
                     node,
                     template: raw,
                     display_path: display.clone(),
@@ -367,6 +388,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 node.config
                     .insert("materialized".into(), json!("operation"));
                 pending.push(Pending {
+                    static_deps: None,
+                    late_config: None,
                     node,
                     template: raw,
                     display_path: display,
@@ -457,6 +480,14 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         if p.node.resource_type == ResourceType::Seed {
             return Ok(());
         }
+        if let Some((refs, sources)) = p.static_deps.take() {
+            p.node.refs = refs;
+            p.node.sources = sources;
+            if let Some(late) = p.late_config.take() {
+                merge_config(&mut p.node.config, &late);
+            }
+            return Ok(());
+        }
         let rec = Arc::new(Recorder::default());
         let this = Relation::new(&target_db, &target_schema, &p.node.name, None);
         let scope = NodeScope::new(&p.node.package_name, Some(p.node.unique_id.as_str()))
@@ -473,6 +504,9 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .map_err(IntoDiagnostic::into_diagnostic)?;
         for call in rec.configs() {
             merge_config(&mut p.node.config, &call);
+        }
+        if let Some(late) = p.late_config.take() {
+            merge_config(&mut p.node.config, &late);
         }
         let def_file = p.node.defined_at.file.clone();
         p.node.refs = rec
@@ -653,7 +687,11 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             merge_config(&mut config, &spec_config);
             node.config = config;
             invocations.insert(node.unique_id.clone(), t.invocation.clone());
+            let static_deps = static_test_deps(runtime, &node);
+            let late_config = root_override(root, pkg, |p| &p.tests, &node.fqn);
             Pending {
+                static_deps,
+                late_config,
                 node,
                 template: Arc::from(t.invocation.as_str()),
                 display_path: display,
@@ -920,5 +958,84 @@ fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
                 .with_help("give one of them another alias or schema"),
             );
         }
+    }
+}
+
+/// The dependencies of a generic test, when they can be known without rendering it: the
+/// test macro is the built-in one (not overridden, nor its dispatch implementations), and
+/// every argument is a literal or a plain `ref(...)` / `source(...)` call. Rendering such a
+/// test at parse time records exactly these calls and nothing else.
+fn static_test_deps(
+    runtime: &mfb_jinja::Runtime,
+    node: &Node,
+) -> Option<(Vec<RefCall>, Vec<[String; 2]>)> {
+    let meta = node.test_metadata.as_ref()?;
+    if meta.namespace.is_some() {
+        return None;
+    }
+    let registry = runtime.registry();
+    let name = format!("test_{}", meta.name);
+    let found = registry.lookup(&node.package_name, &name)?;
+    let found = found.downcast_object_ref::<mfb_jinja::macros::MacroObject>()?;
+    if found.def().package != mfb_jinja::INTERNAL_PACKAGE {
+        return None;
+    }
+    let (default_impl, postgres_impl) = (format!("default__{name}"), format!("postgres__{name}"));
+    let overridden = registry.defs().iter().any(|d| {
+        d.package != mfb_jinja::INTERNAL_PACKAGE
+            && (d.name == default_impl || d.name == postgres_impl)
+    });
+    if overridden {
+        return None;
+    }
+    let mut refs = Vec::new();
+    let mut sources = Vec::new();
+    let mut take = |expr: &str| -> Option<()> {
+        let c = DEP_CALL.captures(expr)?;
+        match (&c[1], c.get(3)) {
+            ("ref", None) => refs.push(RefCall {
+                package: None,
+                name: c[2].to_owned(),
+                version: None,
+                at: None,
+            }),
+            ("ref", Some(n)) => refs.push(RefCall {
+                package: Some(c[2].to_owned()),
+                name: n.as_str().to_owned(),
+                version: None,
+                at: None,
+            }),
+            ("source", Some(t)) => sources.push([c[2].to_owned(), t.as_str().to_owned()]),
+            _ => return None,
+        }
+        Some(())
+    };
+    for (key, value) in &meta.kwargs {
+        match (key.as_str(), value) {
+            ("column_name", _) => {}
+            ("model", Value::String(s)) => {
+                let inner = s
+                    .trim()
+                    .strip_prefix("{{ get_where_subquery(")?
+                    .strip_suffix(") }}")?;
+                take(inner)?;
+            }
+            (_, Value::String(s)) if s.contains("{{") || s.contains("{%") => return None,
+            (_, Value::String(s)) if crate::tests_gen::looks_like_call(s.trim()) => take(s.trim())?,
+            (_, v) if json_has_jinja(v) => return None,
+            _ => {}
+        }
+    }
+    Some((refs, sources))
+}
+
+fn json_has_jinja(v: &Value) -> bool {
+    match v {
+        Value::String(s) => {
+            s.contains("{{") || s.contains("{%") || crate::tests_gen::looks_like_call(s.trim())
+        }
+        Value::Array(items) => items.iter().any(json_has_jinja),
+        Value::Object(map) => map.values().any(json_has_jinja),
+        _ => false,
     }
 }

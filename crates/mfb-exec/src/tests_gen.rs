@@ -148,7 +148,8 @@ pub fn arg_expression(v: &Value, is_column_name: bool) -> String {
     }
 }
 
-fn looks_like_call(s: &str) -> bool {
+/// True for `ref(...)`, `source(...)`, `var(...)`, `env_var(...)`, `doc(...)` calls.
+pub fn looks_like_call(s: &str) -> bool {
     ["ref", "source", "var", "env_var", "doc"].iter().any(|f| {
         s.strip_prefix(f)
             .map(str::trim_start)

@@ -381,7 +381,14 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("as_number", as_number);
     env.add_filter("as_text", as_text);
     env.add_filter("as_native", |v: Value| v);
-    env.add_filter("tojson", tojson);
+    // Jinja2's `tojson` filter sorts keys (dbt's `tojson()` function does not).
+    env.add_filter("tojson", |v: Value, kwargs: Kwargs| {
+        let _: Option<Value> = kwargs.get("indent")?;
+        kwargs.assert_all_used()?;
+        let mut json = serde_json::to_value(&v).map_err(|e| err(e.to_string()))?;
+        sort_json(&mut json);
+        Ok::<Value, Error>(Value::from(python_json(&json)))
+    });
     env.add_filter("fromjson", fromjson);
     env.add_filter("string", as_text);
     env.add_filter("list", |v: Value| list_fn(Some(v)));

@@ -30,6 +30,10 @@ pub use error::JinjaError;
 pub use functions::SECRET_ENV_PREFIX;
 pub use macros::{INTERNAL_PACKAGE, MacroDef, MacroRegistry};
 pub use minijinja::value::Value as JinjaValue;
+/// minijinja's object traits, for values other crates hand to templates.
+pub mod object {
+    pub use minijinja::value::{Enumerator, Object, ObjectRepr};
+}
 pub use modules::PyDateTime;
 pub use refs::{ConfigObject, RecordedRef, Recorder, Resolver};
 pub use relation::Relation;

@@ -298,7 +298,12 @@ impl Object for ConfigObject {
                         "config.set() takes a name and a value",
                     ));
                 };
-                self.record(&[Value::from_pairs([(name, value.clone())])])
+                let json = serde_json::to_value(value)
+                    .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+                if let (Some(rec), None) = (&self.recorder, &self.resolved) {
+                    lock(&rec.configs).push(IndexMap::from([(name, json)]));
+                }
+                Ok(Value::from(""))
             }
             "persist_relation_docs" | "persist_column_docs" => {
                 let docs = self.lookup("persist_docs");
