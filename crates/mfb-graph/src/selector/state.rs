@@ -6,7 +6,8 @@
 //!   (generic tests have `none`), the raw code and generic test arguments;
 //!   for sources and exposures, their definition fields;
 //! - `configs`: the config object with dbt's defaults filled (a missing key, `null`, `{}`
-//!   and `[]` count as equal);
+//!   and `[]` count as equal), leaving out what dbt leaves out: `alias`, `schema`,
+//!   `database` (see `relation`), `tags`, `meta` and `group`;
 //! - `relation`: the configured `database`, `schema`, `alias` (not the rendered names,
 //!   which depend on the target), and a source's schema and identifier;
 //! - `persisted_descriptions`: descriptions, when `persist_docs` asks to persist them;
@@ -155,10 +156,7 @@ impl<'a> StateIndex<'a> {
         match item {
             Item::Node(n) => match check {
                 Check::Body => node_body_changed(n, old),
-                Check::Configs => !loose_eq(
-                    &node_config_json(n),
-                    old.get("config").unwrap_or(&Value::Null),
-                ),
+                Check::Configs => configs_changed(node_config_json(n), old),
                 Check::Relation => {
                     let now = node_config_json(n);
                     ["database", "schema", "alias"].iter().any(|k| {
@@ -190,10 +188,7 @@ impl<'a> StateIndex<'a> {
                             old.get("quoting").unwrap_or(&Value::Null),
                         ))
                 }
-                Check::Configs => !loose_eq(
-                    &source_config_json(s),
-                    old.get("config").unwrap_or(&Value::Null),
-                ),
+                Check::Configs => configs_changed(source_config_json(s), old),
                 Check::Relation => {
                     !(str_eq(&s.schema, old.get("schema"))
                         && str_eq(&s.identifier, old.get("identifier")))
@@ -221,14 +216,33 @@ impl<'a> StateIndex<'a> {
                             old.pointer("/depends_on/nodes").unwrap_or(&Value::Null),
                         ))
                 }
-                Check::Configs => !loose_eq(
-                    &exposure_config_json(e),
-                    old.get("config").unwrap_or(&Value::Null),
-                ),
+                Check::Configs => configs_changed(exposure_config_json(e), old),
                 _ => false,
             },
         }
     }
+}
+
+/// Config keys dbt leaves out of `modified.configs`: naming is `modified.relation`'s job,
+/// and tags, meta and group do not change what is built.
+const NOT_COMPARED: [&str; 6] = ["alias", "schema", "database", "tags", "meta", "group"];
+
+fn configs_changed(now: Value, old: &Value) -> bool {
+    let strip = |v: &Value| -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| !NOT_COMPARED.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    };
+    !loose_eq(
+        &strip(&now),
+        &strip(old.get("config").unwrap_or(&Value::Null)),
+    )
 }
 
 fn node_body_changed(n: &Node, old: &Value) -> bool {

@@ -781,6 +781,9 @@ fn state_modified_and_its_sub_selectors() {
         nodes[&m("dim_customers")]["config"]["materialized"] = json!("table");
         nodes[&m("stg_customers")]["config"]["schema"] = json!("old_schema");
         nodes[&m("fct_orders")]["description"] = json!("old words");
+        // Like dbt, tags and meta changes are not config changes.
+        nodes[&m("countries")]["config"]["tags"] = json!(["old"]);
+        nodes[&m("countries")]["config"]["meta"] = json!({"owner": "someone else"});
         doc["macros"]["macro.proj.round2"]["macro_sql"] =
             json!("{% macro round2(x) %}{{ x }}{% endmacro %}");
         doc["sources"]["source.proj.raw.customers"]["identifier"] = json!("customers_v1");
@@ -793,7 +796,7 @@ fn state_modified_and_its_sub_selectors() {
     );
     assert_eq!(
         state_sel("state:modified.configs", &spec),
-        ["dim_customers", "int_joined", "stg_customers"]
+        ["dim_customers", "int_joined"]
     );
     assert_eq!(
         state_sel("state:modified.relation", &spec),
