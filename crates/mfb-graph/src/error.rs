@@ -72,9 +72,14 @@ impl IntoDiagnostic for GraphError {
                 "see dbt's node selection syntax: `name`, `+name`, `name+`, `@name`, `tag:x`, `path:models/x`, \
                  `config.materialized:table`, `source:s.t`, `state:modified`; space = union, comma = intersection",
             ),
-            GraphError::State { path, .. } => Diagnostic::error("state-manifest", message)
-                .at(Location::file(path))
-                .with_help("pass --state DIR where DIR holds the manifest.json of a previous `mfb`/`dbt` run (usually its target/)"),
+            GraphError::State { path, .. } => {
+                let d = Diagnostic::error("state-manifest", message);
+                // `path` is a file when one was read, or the flag that was missing.
+                let d = if path.starts_with('-') { d } else { d.at(Location::file(path)) };
+                d.with_help(
+                    "pass --state DIR where DIR holds the manifest.json of a previous `mfb`/`dbt` run (usually its target/)",
+                )
+            }
         }
     }
 }

@@ -167,6 +167,10 @@ pub struct Node {
     pub file_key_name: Option<String>,
     /// Unit test definition (for unit_test nodes), raw.
     pub unit_test: Option<Value>,
+    /// For a versioned model, its version (`1` for `dim_accounts_v1`).
+    pub version: Option<String>,
+    /// For a versioned model, the version `ref()` without `v=` resolves to.
+    pub latest_version: Option<String>,
     /// Where the node was defined (file, line) for errors.
     pub defined_at: Location,
 }

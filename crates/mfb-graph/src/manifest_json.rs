@@ -535,8 +535,8 @@ impl Serialize for NodeDoc<'_> {
                     Some(c) => o.serialize_entry("constraints", c)?,
                     None => o.serialize_entry("constraints", &EMPTY_LIST)?,
                 }
-                o.serialize_entry("version", &None::<()>)?;
-                o.serialize_entry("latest_version", &None::<()>)?;
+                o.serialize_entry("version", &n.version)?;
+                o.serialize_entry("latest_version", &n.latest_version)?;
                 o.serialize_entry("deprecation_date", &None::<()>)?;
                 let pk = self
                     .ctx

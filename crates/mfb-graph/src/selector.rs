@@ -187,7 +187,7 @@ struct Context<'a> {
     items: Vec<Option<Item<'a>>>,
     manifest: &'a Manifest,
     spec: &'a SelectorSpec,
-    state: std::cell::OnceCell<Result<state::StateIndex<'a>, GraphError>>,
+    state: std::cell::OnceCell<state::StateIndex<'a>>,
     /// Selectors (as written) whose method matched nothing.
     unmatched: std::cell::RefCell<Vec<String>>,
 }
@@ -437,32 +437,21 @@ impl<'a> Context<'a> {
     }
 
     fn state_index(&self) -> Result<&state::StateIndex<'a>, GraphError> {
-        let r = self.state.get_or_init(|| match &self.spec.state_manifest {
-            Some(doc) => state::StateIndex::new(doc, self.manifest),
-            None => Err(GraphError::State {
-                path: "--state".to_owned(),
-                reason: "`state:` selectors compare against a previous manifest, but no --state \
-                         directory was given"
-                    .to_owned(),
-            }),
-        });
-        match r {
-            Ok(s) => Ok(s),
-            Err(e) => Err(clone_error(e)),
+        if let Some(index) = self.state.get() {
+            return Ok(index);
         }
-    }
-}
-
-fn clone_error(e: &GraphError) -> GraphError {
-    match e {
-        GraphError::State { path, reason } => GraphError::State {
-            path: path.clone(),
-            reason: reason.clone(),
-        },
-        other => GraphError::BadSelector {
-            selector: "state".to_owned(),
-            reason: other.to_string(),
-        },
+        let index = match &self.spec.state_manifest {
+            Some(doc) => state::StateIndex::new(doc, self.manifest)?,
+            None => {
+                return Err(GraphError::State {
+                    path: "--state".to_owned(),
+                    reason: "`state:` selectors compare against a previous manifest, but no \
+                             --state directory was given"
+                        .to_owned(),
+                });
+            }
+        };
+        Ok(self.state.get_or_init(|| index))
     }
 }
 

@@ -90,6 +90,8 @@ pub(crate) fn node(kind: ResourceType, name: &str, deps: &[&str]) -> Node {
         attached_node: deps.first().map(|d| (*d).to_owned()),
         file_key_name: None,
         unit_test: None,
+        version: None,
+        latest_version: None,
         defined_at: Location::file(format!("{folder}/{name}.{ext}")),
     }
 }
