@@ -1,9 +1,9 @@
 //! Node selection: `--select`, `--exclude`, `--selector` with dbt's methods and operators.
 //!
-//! A selection is parsed into an expression ([`parse`]: unions by space or separate
-//! values, intersections by comma, `selectors.yml` definitions in [`yaml`]) whose leaves
+//! A selection is parsed into an expression (`parse`: unions by space or separate
+//! values, intersections by comma, `selectors.yml` definitions in `yaml`) whose leaves
 //! are one method and value with graph operators (`+x`, `x+`, `n+x+m`, `@x`). Leaves are
-//! matched by [`methods`] (`state:` in [`state`]) and evaluated over the [`Dag`] as
+//! matched by `methods` (`state:` in `state`) and evaluated over the [`Dag`] as
 //! bitsets indexed by vertex.
 //!
 //! Tests are selected indirectly like dbt 1.10. For each leaf, after graph operators, the
