@@ -36,6 +36,9 @@ impl Resolver for ParseResolver {
 #[derive(Debug, Clone)]
 pub struct RefTarget {
     pub unique_id: String,
+    /// The model version, and whether `ref()` without a version picks this one.
+    pub version: Option<String>,
+    pub is_latest: bool,
     pub package: String,
     pub relation: Relation,
 }
@@ -68,6 +71,8 @@ impl RefIndex {
                 .or_default()
                 .push(RefTarget {
                     unique_id: node.unique_id.to_string(),
+                    version: node.version.clone(),
+                    is_latest: node.version.is_none() || node.version == node.latest_version,
                     package: node.package_name.clone(),
                     relation: node_relation(node),
                 });
@@ -89,16 +94,28 @@ impl RefIndex {
         from_package: &str,
         package: Option<&str>,
         name: &str,
+        version: Option<&str>,
     ) -> Option<&RefTarget> {
         let candidates = self.by_name.get(name)?;
+        // A version picks that version; no version picks the latest (or unversioned) one.
+        let fits = |c: &&RefTarget| match version {
+            Some(v) => c.version.as_deref() == Some(v),
+            None => c.is_latest,
+        };
         if let Some(p) = package {
-            return candidates.iter().find(|c| c.package == p);
+            return candidates.iter().filter(fits).find(|c| c.package == p);
         }
         candidates
             .iter()
+            .filter(fits)
             .find(|c| c.package == self.root_package)
-            .or_else(|| candidates.iter().find(|c| c.package == from_package))
-            .or_else(|| candidates.first())
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .filter(fits)
+                    .find(|c| c.package == from_package)
+            })
+            .or_else(|| candidates.iter().find(fits))
     }
 
     /// A source table.
@@ -141,10 +158,10 @@ impl Resolver for CompileResolver {
         &self,
         package: Option<&str>,
         name: &str,
-        _version: Option<&str>,
+        version: Option<&str>,
     ) -> Result<Relation, String> {
         self.index
-            .find(&self.package, package, name)
+            .find(&self.package, package, name, version)
             .map(|t| t.relation.clone())
             .ok_or_else(|| format!("ref('{name}') does not name a model, seed or snapshot"))
     }

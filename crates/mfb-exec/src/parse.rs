@@ -196,6 +196,8 @@ fn new_node(
         attached_node: None,
         file_key_name: None,
         unit_test: None,
+        version: None,
+        latest_version: None,
         defined_at: Location::file(display),
     }
 }
@@ -299,6 +301,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             index(&pkg.properties.snapshots),
             index(&pkg.properties.analyses),
         );
+        let versioned = versioned_models(&pkg.properties.models);
         for file in &pkg.files {
             let display = format!("{prefix}{}", file.path);
             #[allow(clippy::type_complexity)]
@@ -336,10 +339,27 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 vec![(stem(&file.path), raw)]
             };
             for (name, raw) in bodies {
+                // `dim_accounts_v2.sql` is version 2 of model `dim_accounts` when the
+                // properties declare versions.
+                let version = (rt == ResourceType::Model)
+                    .then(|| versioned.get(&name))
+                    .flatten()
+                    .cloned();
+                let name = version.as_ref().map_or(name, |v| v.model.clone());
                 let mut fqn = vec![pkg.name.clone()];
                 fqn.extend(dirs(&file.resource_path));
                 fqn.push(name.clone());
+                if let Some(v) = &version {
+                    fqn.push(format!("v{}", v.version));
+                }
                 let mut node = new_node(rt, pkg, file, name, fqn, raw.clone(), &display);
+                if let Some(v) = version {
+                    node.unique_id =
+                        UniqueId::new(format!("model.{}.{}.v{}", pkg.name, node.name, v.version));
+                    node.alias = format!("{}_v{}", node.name, v.version);
+                    node.version = Some(v.version);
+                    node.latest_version = Some(v.latest);
+                }
                 let late_config = root_override(root, pkg, tree, &node.fqn);
                 let mut config = project_config(root, pkg, tree, &node.fqn);
                 let node_props = props.and_then(|m| m.get(&node.name)).copied();
@@ -633,26 +653,33 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .chain(&pkg.properties.seeds)
             .chain(&pkg.properties.snapshots)
         {
-            let Some(node) = manifest.nodes.values().find(|n| {
-                n.package_name == pkg.name
-                    && n.name == props.name
-                    && matches!(
-                        n.resource_type,
-                        ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
-                    )
-            }) else {
-                continue;
-            };
-            let target = TestTarget::Node {
-                name: &props.name,
-                unique_id: node.unique_id.as_str(),
-            };
-            for spec in &props.tests {
-                add(spec, target.clone(), None, &props.origin.file);
-            }
-            for col in &props.columns {
-                for spec in &col.tests {
-                    add(spec, target.clone(), Some(col), &props.origin.file);
+            // One target per node of that name: versioned models get their tests per version.
+            let targets: Vec<(String, Option<String>)> = manifest
+                .nodes
+                .values()
+                .filter(|n| {
+                    n.package_name == pkg.name
+                        && n.name == props.name
+                        && matches!(
+                            n.resource_type,
+                            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+                        )
+                })
+                .map(|n| (n.unique_id.to_string(), n.version.clone()))
+                .collect();
+            for (unique_id, version) in &targets {
+                let target = TestTarget::Node {
+                    name: &props.name,
+                    unique_id,
+                    version: version.as_deref(),
+                };
+                for spec in &props.tests {
+                    add(spec, target.clone(), None, &props.origin.file);
+                }
+                for col in &props.columns {
+                    for spec in &col.tests {
+                        add(spec, target.clone(), Some(col), &props.origin.file);
+                    }
                 }
             }
         }
@@ -813,7 +840,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                    nodes: &mut Vec<String>,
                    errs: &mut Diagnostics| {
         for r in refs {
-            match index.find(package, r.package.as_deref(), &r.name) {
+            match index.find(package, r.package.as_deref(), &r.name, r.version.as_deref()) {
                 Some(t) => nodes.push(t.unique_id.clone()),
                 None => {
                     let suggestion = closest(&r.name, index.names());
@@ -932,7 +959,9 @@ fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
         ) {
             continue;
         }
-        if let Some(prev) = by_name.insert(&node.name, node) {
+        if node.version.is_some() {
+            // Versions of one model share its name; ref() tells them apart by `v=`.
+        } else if let Some(prev) = by_name.insert(&node.name, node) {
             errors.push(
                 Diagnostic::error(
                     "duplicate-name",
@@ -1038,4 +1067,59 @@ fn json_has_jinja(v: &Value) -> bool {
         Value::Object(map) => map.values().any(json_has_jinja),
         _ => false,
     }
+}
+
+/// One version of a versioned model, by the file stem that defines it.
+#[derive(Debug, Clone)]
+struct ModelVersion {
+    model: String,
+    version: String,
+    latest: String,
+}
+
+/// File stem -> version, for models whose properties declare `versions:` (each version
+/// defined in `<name>_v<v>`, or in the file named by `defined_in`).
+fn versioned_models(models: &[NodeProps]) -> HashMap<String, ModelVersion> {
+    let mut out = HashMap::new();
+    for m in models {
+        let Some(versions) = m.extra.get("versions").and_then(Value::as_array) else {
+            continue;
+        };
+        let label = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let all: Vec<(String, Option<String>)> = versions
+            .iter()
+            .filter_map(|v| {
+                Some((
+                    label(v.get("v")?),
+                    v.get("defined_in")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                ))
+            })
+            .collect();
+        let latest = m.extra.get("latest_version").map(label).unwrap_or_else(|| {
+            all.iter()
+                .map(|(v, _)| v.clone())
+                .max_by(|a, b| match (a.parse::<f64>(), b.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => x.total_cmp(&y),
+                    _ => a.cmp(b),
+                })
+                .unwrap_or_default()
+        });
+        for (v, defined_in) in all {
+            let stem = defined_in.unwrap_or_else(|| format!("{}_v{v}", m.name));
+            out.insert(
+                stem,
+                ModelVersion {
+                    model: m.name.clone(),
+                    version: v,
+                    latest: latest.clone(),
+                },
+            );
+        }
+    }
+    out
 }

@@ -19,8 +19,12 @@ use serde_json::Value;
 /// What a test is attached to.
 #[derive(Debug, Clone)]
 pub enum TestTarget<'a> {
-    /// A model, seed or snapshot, by name.
-    Node { name: &'a str, unique_id: &'a str },
+    /// A model, seed or snapshot, by name (and version, for versioned models).
+    Node {
+        name: &'a str,
+        unique_id: &'a str,
+        version: Option<&'a str>,
+    },
     /// A source table.
     Source {
         source: &'a str,
@@ -32,6 +36,11 @@ pub enum TestTarget<'a> {
 impl TestTarget<'_> {
     fn name_part(&self) -> String {
         match self {
+            TestTarget::Node {
+                name,
+                version: Some(v),
+                ..
+            } => format!("{name}_v{v}"),
             TestTarget::Node { name, .. } => (*name).to_owned(),
             TestTarget::Source { source, table, .. } => format!("{source}_{table}"),
         }
@@ -40,6 +49,11 @@ impl TestTarget<'_> {
     /// The Jinja expression that refers to the target.
     pub fn expression(&self) -> String {
         match self {
+            TestTarget::Node {
+                name,
+                version: Some(v),
+                ..
+            } => format!("ref('{name}', v={v})"),
             TestTarget::Node { name, .. } => format!("ref('{name}')"),
             TestTarget::Source { source, table, .. } => format!("source('{source}', '{table}')"),
         }
@@ -290,6 +304,8 @@ pub fn generic_test(
         attached_node: Some(target.unique_id().to_owned()),
         file_key_name: Some(file_key_name),
         unit_test: None,
+        version: None,
+        latest_version: None,
         defined_at: Location::new(display_file, spec.origin.line, 0),
     };
     GenericTest { node, invocation }
