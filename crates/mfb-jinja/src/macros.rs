@@ -9,7 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
@@ -203,6 +203,39 @@ impl MacroObject {
     pub fn def(&self) -> &Arc<MacroDef> {
         &self.def
     }
+
+    /// Renders the macro's template with the caller's scope and calls the macro, turning a
+    /// `return()` into the call's value.
+    fn invoke(&self, state: &State<'_, '_>, scope: &Value, args: &[Value]) -> Result<Value, Error> {
+        let template = state.env().get_template(&self.def.template)?;
+        let mangled = format!("{MANGLE_PREFIX}{}", self.def.name);
+        RETURN_SLOTS.with(|s| s.borrow_mut().push(None));
+        let result = template
+            .render_captured(scope.clone())
+            .and_then(|mut captured| {
+                captured.with_state_mut(|st| {
+                    let m = st.lookup(&mangled).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::UnknownFunction,
+                            format!("macro `{}` vanished", self.def.name),
+                        )
+                    })?;
+                    m.call(st, args)
+                })
+            });
+        let returned = RETURN_SLOTS.with(|s| s.borrow_mut().pop().flatten());
+        match (result, returned) {
+            (_, Some(v)) => Ok(v),
+            (Ok(v), None) => Ok(v),
+            // Wrap so the VM stamps this call site on the outer error; the inner one keeps
+            // the location inside the macro.
+            (Err(e), None) => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("in macro `{}`", self.def.name),
+            )
+            .with_source(e)),
+        }
+    }
 }
 
 /// The result of a `{% call %}` block's body, rendered in the caller's state before the
@@ -219,33 +252,72 @@ impl Object for CallerBody {
     }
 }
 
-/// Replaces a `caller` keyword argument by its rendered body.
-fn eager_caller(state: &mut State<'_, '_>, args: &[Value]) -> Result<Vec<Value>, Error> {
+/// A `caller` for the first of two passes: records the arguments the macro calls it with.
+#[derive(Debug, Default)]
+struct RecordingCaller(Mutex<Vec<Vec<Value>>>);
+
+impl Object for RecordingCaller {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(args.to_vec());
+        Ok(Value::from(""))
+    }
+}
+
+/// A `caller` for the second pass: hands back, in order, the bodies rendered for the
+/// recorded calls.
+#[derive(Debug)]
+struct ReplayCaller(Mutex<std::collections::VecDeque<Value>>);
+
+impl Object for ReplayCaller {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+            .unwrap_or_default())
+    }
+}
+
+/// The `caller` keyword argument of a call, if any.
+fn caller_of(args: &[Value]) -> Option<Value> {
+    let kwargs = args.last().and_then(crate::collections::kwargs_of)?;
+    kwargs
+        .peek::<Value>("caller")
+        .ok()
+        .filter(|c| !c.is_undefined())
+}
+
+/// The same arguments with another `caller`.
+fn with_caller(args: &[Value], caller: Value) -> Vec<Value> {
     let mut args = args.to_vec();
-    if let Some(kwargs) = args.last().and_then(crate::collections::kwargs_of)
-        && kwargs.has("caller")
-    {
-        let caller: Value = kwargs.peek("caller")?;
-        let body = if caller.downcast_object_ref::<CallerBody>().is_some() {
-            caller
-        } else {
-            Value::from_object(CallerBody(caller.call(state, &[])?))
-        };
+    if let Some(kwargs) = args.last().and_then(crate::collections::kwargs_of) {
         let rebuilt: Kwargs = kwargs
             .args()
             .map(|k| {
-                let v = if k == "caller" {
-                    body.clone()
-                } else {
-                    kwargs.peek::<Value>(k).unwrap_or_default()
-                };
-                (k.to_owned(), v)
+                (
+                    k.to_owned(),
+                    if k == "caller" {
+                        caller.clone()
+                    } else {
+                        kwargs.peek::<Value>(k).unwrap_or_default()
+                    },
+                )
             })
             .collect();
         let last = args.len() - 1;
         args[last] = Value::from(rebuilt);
     }
-    Ok(args)
+    args
 }
 
 impl Object for MacroObject {
@@ -271,33 +343,41 @@ impl Object for MacroObject {
         if let Some(scope) = scope.downcast_object_ref::<crate::scope::Scope>() {
             scope.record_macro(&self.def);
         }
-        let args = eager_caller(state, args)?;
-        let template = state.env().get_template(&self.def.template)?;
-        let mangled = format!("{MANGLE_PREFIX}{}", self.def.name);
-        RETURN_SLOTS.with(|s| s.borrow_mut().push(None));
-        let result = template.render_captured(scope).and_then(|mut captured| {
-            captured.with_state_mut(|st| {
-                let m = st.lookup(&mangled).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::UnknownFunction,
-                        format!("macro `{}` vanished", self.def.name),
-                    )
-                })?;
-                m.call(st, &args)
-            })
-        });
-        let returned = RETURN_SLOTS.with(|s| s.borrow_mut().pop().flatten());
-        match (result, returned) {
-            (_, Some(v)) => Ok(v),
-            (Ok(v), None) => Ok(v),
-            // Wrap so the VM stamps this call site on the outer error; the inner one keeps
-            // the location inside the macro.
-            (Err(e), None) => Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!("in macro `{}`", self.def.name),
-            )
-            .with_source(e)),
+        // A `{% call %}` body is a macro of the caller's template state and cannot run in
+        // ours: render it here first. A body that takes arguments (`{% call(x) m() %}`)
+        // needs the macro's arguments, so the macro runs twice: once recording what it
+        // passes to caller(), then again with the bodies rendered for those arguments.
+        let Some(caller) = caller_of(args) else {
+            return self.invoke(state, &scope, args);
+        };
+        if caller.downcast_object_ref::<CallerBody>().is_some()
+            || caller.downcast_object_ref::<ReplayCaller>().is_some()
+        {
+            return self.invoke(state, &scope, args);
         }
+        let takes_args = caller
+            .get_attr("arguments")
+            .ok()
+            .and_then(|a| a.len())
+            .unwrap_or(0)
+            > 0;
+        if !takes_args {
+            let body = Value::from_object(CallerBody(caller.call(state, &[])?));
+            return self.invoke(state, &scope, &with_caller(args, body));
+        }
+        let recorder = Arc::new(RecordingCaller::default());
+        self.invoke(
+            state,
+            &scope,
+            &with_caller(args, Value::from_dyn_object(recorder.clone())),
+        )?;
+        let calls = std::mem::take(&mut *recorder.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let bodies = calls
+            .iter()
+            .map(|a| caller.call(state, a))
+            .collect::<Result<_, _>>()?;
+        let replay = Value::from_object(ReplayCaller(Mutex::new(bodies)));
+        self.invoke(state, &scope, &with_caller(args, replay))
     }
 
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

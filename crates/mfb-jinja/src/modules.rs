@@ -141,7 +141,7 @@ impl Object for PyDateTime {
                     utc: self.utc,
                 }))
             }
-            "add" | "__add__" | "sub" | "__sub__" => {
+            "__mfb_add" | "__mfb_sub" => {
                 let (d,): (Value,) = from_args(args)?;
                 let delta = d
                     .downcast_object_ref::<PyTimedelta>()
@@ -226,6 +226,19 @@ impl Object for PyDate {
                 )))
             }
             "isoformat" => Ok(Value::from(self.0.format("%Y-%m-%d").to_string())),
+            "__mfb_add" | "__mfb_sub" => {
+                let (d,): (Value,) = from_args(args)?;
+                let delta = d
+                    .downcast_object_ref::<PyTimedelta>()
+                    .ok_or_else(|| err("date arithmetic needs a timedelta"))?;
+                let days = Duration::days(delta.0.num_days());
+                let value = if method == "__mfb_add" {
+                    self.0 + days
+                } else {
+                    self.0 - days
+                };
+                Ok(Value::from_object(PyDate(value)))
+            }
             _ => Err(Error::new(
                 ErrorKind::UnknownMethod,
                 format!("date has no method `{method}`"),

@@ -271,6 +271,37 @@ fn find_tag_end(bytes: &[u8], mut i: usize, closer: u8) -> usize {
     bytes.len()
 }
 
+const TIMEDELTA_CALL: &str = "modules.datetime.timedelta(";
+
+/// The index of the `)` matching the `(` at `open`, skipping strings.
+fn matching_paren(bytes: &[u8], open: usize, end: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < end {
+        match bytes[i] {
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < end && bytes[i] != q {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 const KEYWORDS: &[&str] = &[
     "in", "and", "or", "not", "if", "else", "is", "elif", "for", "set", "do", "return",
 ];
@@ -349,6 +380,31 @@ fn rewrite_tag_body(tag: &str, out: &mut String) {
                 prev_is_value = !KEYWORDS.contains(&word);
                 continue;
             }
+            b'+' | b'-'
+                if tag[i + 1..body_end]
+                    .trim_start()
+                    .starts_with(TIMEDELTA_CALL) =>
+            {
+                // minijinja has no operators for objects: `d + modules.datetime.timedelta(..)`
+                // becomes `d.__mfb_add(modules.datetime.timedelta(..))`.
+                let start =
+                    i + 1 + (tag[i + 1..body_end].len() - tag[i + 1..body_end].trim_start().len());
+                let open = start + TIMEDELTA_CALL.len() - 1;
+                let close = matching_paren(tag.as_bytes(), open, body_end).unwrap_or(body_end - 1);
+                while out.ends_with(' ') {
+                    out.pop();
+                }
+                out.push_str(if c == b'+' {
+                    ".__mfb_add("
+                } else {
+                    ".__mfb_sub("
+                });
+                out.push_str(&tag[start..=close]);
+                out.push(')');
+                i = close + 1;
+                prev_is_value = true;
+                continue;
+            }
             c if c.is_ascii_whitespace() => out.push(c as char),
             _ => {
                 // Copy the whole UTF-8 character.
@@ -383,6 +439,11 @@ mod tests {
             "{{ x in __mfb_list([1]) }}"
         );
         assert_eq!(rewrite_template("{{ d['k'][1:] }}"), "{{ d['k'][1:] }}");
+        assert_eq!(
+            rewrite_template("{{ (d - modules.datetime.timedelta(days=f(1))).year }}"),
+            "{{ (d.__mfb_sub(modules.datetime.timedelta(days=f(1)))).year }}"
+        );
+        assert_eq!(rewrite_template("{{ a - b }}"), "{{ a - b }}");
         assert_eq!(
             rewrite_template("{% set c = items[ : ] %}"),
             "{% set c = items.__mfb_copy() %}"

@@ -368,3 +368,31 @@ fn stored_results_load_back_as_objects() {
         "ok|True|\"s\".\"t\""
     );
 }
+
+#[test]
+fn dates_add_and_subtract_timedeltas() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{{ (modules.datetime.date(2024, 2, 28) + modules.datetime.timedelta(days=1)).isoformat() }} {{ (modules.datetime.datetime(2024, 1, 1, 6) - modules.datetime.timedelta(hours=12)).isoformat() }}"
+        ),
+        "2024-02-29 2023-12-31T18:00:00"
+    );
+}
+
+#[test]
+fn call_blocks_with_arguments_get_them() {
+    let rt = runtime(&[(
+        "proj",
+        "macros/w.sql",
+        "{% macro each(items) %}{% for i in items %}[{{ caller(i, loop.index) }}]{% endfor %}{% endmacro %}",
+    )]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{% call(item, n) each(['a', 'b']) %}{{ n }}:{{ item | upper }}{% endcall %}"
+        ),
+        "[1:A][2:B]"
+    );
+}
