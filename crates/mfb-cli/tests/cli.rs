@@ -12,8 +12,8 @@
 //!   environment variables for that one run. Words are split like a shell would, with
 //!   single and double quotes.
 //! - `@files` lists every file of the project (to show what `clean` removed).
-//! - `@manifest-keys` prints the sorted key sets of `target/manifest.json`: the top level
-//!   and, per resource type, the keys of its nodes.
+//! - `@manifest-keys` prints the sorted key sets of `target/manifest.json`: the top level,
+//!   and per resource type the keys of its nodes, their `config` and their `depends_on`.
 //! - `@copy FROM TO`, `@append FILE TEXT`, `@remove FILE` change the project between runs
 //!   (for `state:modified`).
 //! - `@cat FILE` prints a file.
@@ -124,6 +124,14 @@ fn manifest_keys(path: &Path) -> String {
                 .entry(format!("{section}.{rt}"))
                 .or_default()
                 .extend(keys_of(node));
+            for inner in ["config", "depends_on"] {
+                if node[inner].is_object() {
+                    per_type
+                        .entry(format!("{section}.{rt}.{inner}"))
+                        .or_default()
+                        .extend(keys_of(&node[inner]));
+                }
+            }
         }
     }
     for (kind, keys) in per_type {
