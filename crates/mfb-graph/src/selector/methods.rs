@@ -32,8 +32,8 @@ pub(crate) fn matches(
     let v = leaf.value.as_str();
     Ok(match leaf.method {
         Method::Fqn => match item {
-            Item::Node(n) => v == "*" || fqn_matches(&n.fqn, v),
-            Item::Exposure(e) => v == "*" || fqn_matches(&e.fqn, v),
+            Item::Node(n) => v == "*" || fqn_matches(&n.fqn, v, n.version.is_some()),
+            Item::Exposure(e) => v == "*" || fqn_matches(&e.fqn, v, false),
             Item::Source(_) => false,
         },
         Method::Tag => tags(item).iter().any(|t| glob_match(t, v)),
@@ -131,7 +131,7 @@ pub(crate) fn matches(
         },
         Method::UnitTest => match item {
             Item::Node(n) if n.resource_type == ResourceType::UnitTest => {
-                v == "*" || glob_match(&n.name, v) || fqn_matches(&n.fqn, v)
+                v == "*" || glob_match(&n.name, v) || fqn_matches(&n.fqn, v, false)
             }
             _ => false,
         },
@@ -149,20 +149,44 @@ pub(crate) fn matches(
             }
             _ => false,
         },
+        Method::Version => match item {
+            Item::Node(n) if n.resource_type == ResourceType::Model => version_matches(n, v)
+                .ok_or_else(|| {
+                    bad(
+                        &leaf.text,
+                        "version must be one of latest, prerelease, old, none",
+                    )
+                })?,
+            _ => false,
+        },
         Method::NoResources => false,
         Method::State => unreachable!("state: is matched by selector::state"),
     })
 }
 
-/// dbt's fqn rule: the last fqn part equals the selector, or the selector's dot
+/// dbt's fqn rule: the last fqn part equals the selector (for a versioned model, whose
+/// fqn ends in `v2`, the model name, or `name.v2`/`name_v2`), or the selector's dot
 /// parts are a prefix of the (flattened) fqn, with shell wildcards matching the rest from
 /// the first part that has one; tried with and without the package name.
-pub(crate) fn fqn_matches(fqn: &[String], selector: &str) -> bool {
-    fqn_matches_scoped(fqn, selector) || (fqn.len() > 1 && fqn_matches_scoped(&fqn[1..], selector))
+pub(crate) fn fqn_matches(fqn: &[String], selector: &str, versioned: bool) -> bool {
+    fqn_matches_scoped(fqn, selector, versioned)
+        || (fqn.len() > 1 && fqn_matches_scoped(&fqn[1..], selector, versioned))
 }
 
-fn fqn_matches_scoped(fqn: &[String], selector: &str) -> bool {
-    if fqn.last().is_some_and(|l| l == selector) {
+fn fqn_matches_scoped(fqn: &[String], selector: &str, versioned: bool) -> bool {
+    if versioned && fqn.len() >= 2 {
+        let (name, version) = (&fqn[fqn.len() - 2], &fqn[fqn.len() - 1]);
+        if name == selector {
+            return true;
+        }
+        let sel: Vec<&str> = selector.split('.').collect();
+        if sel.len() >= 2 && format!("{name}_{version}") == sel[sel.len() - 2..].join("_") {
+            return true;
+        }
+        if format!("{name}_{version}") == selector {
+            return true;
+        }
+    } else if fqn.last().is_some_and(|l| l == selector) {
         return true;
     }
     let flat: Vec<&str> = fqn.iter().flat_map(|s| s.split('.')).collect();
@@ -305,4 +329,23 @@ fn scalar_equals(v: &Value, selector: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// `version:latest|prerelease|old|none` for a model (versions compare as numbers when
+/// both parse, else as strings). None for an unknown keyword.
+fn version_matches(n: &crate::Node, keyword: &str) -> Option<bool> {
+    let cmp = || -> Option<std::cmp::Ordering> {
+        let (v, latest) = (n.version.as_deref()?, n.latest_version.as_deref()?);
+        Some(match (v.parse::<f64>(), latest.parse::<f64>()) {
+            (Ok(a), Ok(b)) => a.partial_cmp(&b)?,
+            _ => v.cmp(latest),
+        })
+    };
+    Some(match keyword {
+        "latest" => cmp() == Some(std::cmp::Ordering::Equal),
+        "prerelease" => cmp() == Some(std::cmp::Ordering::Greater),
+        "old" => cmp() == Some(std::cmp::Ordering::Less),
+        "none" => n.version.is_none(),
+        _ => return None,
+    })
 }

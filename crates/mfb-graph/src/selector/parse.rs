@@ -49,6 +49,7 @@ pub const VALID_METHODS: &[&str] = &[
     "metric",
     "semantic_model",
     "saved_query",
+    "version",
 ];
 
 /// A selection method.
@@ -69,6 +70,7 @@ pub(crate) enum Method {
     UnitTest,
     Group,
     Access,
+    Version,
     /// Metrics, semantic models and saved queries: valid dbt methods; mfb projects have
     /// none of these resources, so they match nothing.
     NoResources,
@@ -92,6 +94,7 @@ impl Method {
             "unit_test" => Method::UnitTest,
             "group" => Method::Group,
             "access" => Method::Access,
+            "version" => Method::Version,
             "metric" | "semantic_model" | "saved_query" => Method::NoResources,
             _ => return None,
         })
@@ -242,12 +245,12 @@ fn split_method(text: &str, spec: &str) -> Result<(Method, Vec<String>, String),
             let mut pieces = head.split('.');
             let name = pieces.next().unwrap_or_default();
             let args: Vec<String> = pieces.map(str::to_owned).collect();
-            if matches!(name, "result" | "source_status" | "version") {
+            if matches!(name, "result" | "source_status") {
                 return Err(bad(
                     text,
                     &format!(
-                        "the `{name}:` method is not supported by mfb yet (it needs run results, \
-                         source freshness or model versions); select by name, tag, path or state instead"
+                        "the `{name}:` method is not supported by mfb yet (it needs run results \
+                         or source freshness); select by name, tag, path or state instead"
                     ),
                 ));
             }

@@ -934,11 +934,69 @@ fn selectors_that_match_nothing_are_reported() {
 
 #[test]
 fn unsupported_dbt_methods_say_so() {
-    for s in ["result:error", "source_status:fresher", "version:latest"] {
+    for s in ["result:error", "source_status:fresher"] {
         let err = try_sel(s).unwrap_err();
         assert!(
             err.to_string().contains("not supported by mfb yet"),
             "{s}: {err}"
         );
     }
+}
+
+#[test]
+fn versioned_models_by_name_version_and_version_method() {
+    let mut mf = project();
+    for (v, name) in [
+        ("1", "dim_accounts_v1"),
+        ("2", "dim_accounts_v2"),
+        ("3", "dim_accounts_v3"),
+    ] {
+        let mut n = node(Model, name, &[]);
+        n.fqn = vec![
+            "proj".into(),
+            "marts".into(),
+            "dim_accounts".into(),
+            format!("v{v}"),
+        ];
+        n.name = "dim_accounts".into();
+        n.version = Some(v.into());
+        n.latest_version = Some("2".into());
+        mf.nodes.insert(n.unique_id.clone(), n);
+    }
+    let names = |select: &str| -> Vec<String> {
+        let criteria = SelectionCriteria {
+            select: vec![select.into()],
+            ..Default::default()
+        };
+        let dag = Dag::build(&mf).unwrap();
+        let ids = select_with(
+            &mf,
+            &dag,
+            &criteria,
+            &SelectorSpec::default(),
+            IndirectSelection::Eager,
+        )
+        .unwrap();
+        let mut v: Vec<String> = ids
+            .iter()
+            .map(|id| id.as_str().rsplit('.').next().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names("dim_accounts"),
+        ["dim_accounts_v1", "dim_accounts_v2", "dim_accounts_v3"]
+    );
+    assert_eq!(names("dim_accounts.v2"), ["dim_accounts_v2"]);
+    assert_eq!(names("dim_accounts_v3"), ["dim_accounts_v3"]);
+    assert_eq!(names("version:latest"), ["dim_accounts_v2"]);
+    assert_eq!(names("version:prerelease"), ["dim_accounts_v3"]);
+    assert_eq!(names("version:old"), ["dim_accounts_v1"]);
+    assert!(names("version:none").contains(&"stg_orders".to_owned()));
+    assert!(
+        !names("version:none")
+            .iter()
+            .any(|n| n.starts_with("dim_accounts"))
+    );
 }
