@@ -218,10 +218,13 @@ fn run_mfb(project: &Path, home: &Path, words: &[String], transcript: &mut Strin
     }
     let args: Vec<&String> = args.collect();
     let compiling = args.iter().any(|a| *a == "compile");
-    let target_dir = args
-        .iter()
-        .position(|a| *a == "--target-path")
-        .map_or_else(|| project.join("target"), |i| project.join(args[i + 1]));
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| *a == name)
+            .map(|i| args[i + 1].as_str())
+    };
+    let root = project.join(flag("--project-dir").unwrap_or("."));
+    let target_dir = root.join(flag("--target-path").unwrap_or("target"));
     let compiled_dir = target_dir.join("compiled");
     if compiling && compiled_dir.exists() {
         std::fs::remove_dir_all(&compiled_dir).unwrap();
