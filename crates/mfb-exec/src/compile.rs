@@ -143,6 +143,24 @@ fn find_leading_with(sql: &str) -> Option<(usize, usize)> {
         .then_some((i, i + 4))
 }
 
+/// True when some template could read `graph` (a node, a hook or a macro mentions it).
+/// Building `graph` for a large project costs more than compiling it, so it is built
+/// only then.
+fn mentions_graph(parsed: &Parsed) -> bool {
+    parsed
+        .manifest
+        .nodes
+        .values()
+        .any(|n| n.raw_code.contains("graph"))
+        || parsed
+            .loaded
+            .runtime
+            .registry()
+            .defs()
+            .iter()
+            .any(|d| d.sql.contains("graph"))
+}
+
 /// The run context for compiling: `graph` available, `execute` true.
 fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
     let loaded = &parsed.loaded;
@@ -154,11 +172,16 @@ fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
         loaded.target.threads,
     );
     globals.insert("execute".to_owned(), JinjaValue::from(true));
-    let graph = graph_json(&parsed.manifest);
+    let graph: Option<Box<dyn FnOnce() -> JinjaValue + Send>> = if mentions_graph(parsed) {
+        let graph = graph_json(&parsed.manifest);
+        Some(Box::new(move || mfb_jinja::collections::from_serde(&graph)))
+    } else {
+        None
+    };
     loaded.runtime.run_context(RunOptions {
         globals,
         vars: loaded.vars.clone(),
-        graph: Some(Box::new(move || mfb_jinja::collections::from_serde(&graph))),
+        graph,
         warehouse: Some(Arc::new(crate::warehouse::PgWarehouse::lazy(
             &loaded.target,
         ))),
@@ -245,21 +268,45 @@ pub fn compile(
         let sql = inject_ctes(&parsed.manifest, node, &bodies[id], &bodies);
         finals.push((id.clone(), sql));
     }
-    let write_errors: Vec<Diagnostic> = finals
-        .par_iter()
+    let to_write: Vec<(PathBuf, &String)> = finals
+        .iter()
         .filter_map(|(id, sql)| {
             let node = &parsed.manifest.nodes[id];
             // dbt compile writes no files for snapshots, nor for ephemeral models that were
             // only pulled in as CTEs.
-            if (is_ephemeral(node) && !selected.contains(id))
-                || node.resource_type == ResourceType::Snapshot
-            {
-                return None;
-            }
-            let path = compiled_path(&compiled_dir, node);
-            write_file(&path, sql).err()
+            let skip = (is_ephemeral(node) && !selected.contains(id))
+                || node.resource_type == ResourceType::Snapshot;
+            (!skip).then(|| (compiled_path(&compiled_dir, node), sql))
         })
         .collect();
+    // Each directory once, then the files in parallel.
+    let dirs: IndexSet<&Path> = to_write.iter().filter_map(|(p, _)| p.parent()).collect();
+    let mut write_errors: Vec<Diagnostic> = dirs
+        .iter()
+        .filter_map(|d| {
+            std::fs::create_dir_all(d).err().map(|e| {
+                Diagnostic::error(
+                    "write-failed",
+                    format!("cannot create {}: {e}", d.display()),
+                )
+                .with_help("check that the target directory is writable")
+            })
+        })
+        .collect();
+    if write_errors.is_empty() {
+        write_errors = to_write
+            .par_iter()
+            .filter_map(|(path, sql)| {
+                std::fs::write(path, sql.as_bytes()).err().map(|e| {
+                    Diagnostic::error(
+                        "write-failed",
+                        format!("cannot write {}: {e}", path.display()),
+                    )
+                    .with_help("check that the target directory is writable")
+                })
+            })
+            .collect();
+    }
     if !write_errors.is_empty() {
         return Err(write_errors);
     }

@@ -436,12 +436,47 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 if config.get("enabled").and_then(Value::as_bool) == Some(false) {
                     continue;
                 }
-                let database = src.database.clone().unwrap_or_else(|| target_db.clone());
-                let schema = src.schema.clone().unwrap_or_else(|| src.name.clone());
-                let identifier = table
-                    .identifier
+                // Properties YAML values may be Jinja (`schema: "{{ var('raw_schema') }}"`).
+                let at = Location::new(
+                    format!("{}{}", display_prefix(project, pkg), src.origin.file),
+                    table.origin.line,
+                    0,
+                );
+                let mut render = |text: String| -> String {
+                    if !text.contains("{{") && !text.contains("{%") {
+                        return text;
+                    }
+                    let name = at.file.to_string_lossy().into_owned();
+                    match loaded.runtime.render(
+                        &loaded.run,
+                        &name,
+                        &text,
+                        NodeScope::new(&pkg.name, None),
+                    ) {
+                        Ok(t) => t.trim().to_owned(),
+                        Err(e) => {
+                            errors.push(
+                                e.into_diagnostic()
+                                    .at(at.clone())
+                                    .with_note(format!("in source `{}.{}`", src.name, table.name)),
+                            );
+                            text
+                        }
+                    }
+                };
+                let database = render(src.database.clone().unwrap_or_else(|| target_db.clone()));
+                let schema = render(src.schema.clone().unwrap_or_else(|| src.name.clone()));
+                let identifier = render(
+                    table
+                        .identifier
+                        .clone()
+                        .unwrap_or_else(|| table.name.clone()),
+                );
+                let loaded_at_field = table
+                    .loaded_at_field
                     .clone()
-                    .unwrap_or_else(|| table.name.clone());
+                    .or_else(|| src.loaded_at_field.clone())
+                    .map(&mut render);
                 let mut fqn = vec![pkg.name.clone()];
                 fqn.extend(yml_dirs.iter().cloned());
                 fqn.push(src.name.clone());
@@ -467,10 +502,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                         description: render_docs(&table.description, &docs_by_name),
                         source_description: render_docs(&src.description, &docs_by_name),
                         loader: src.loader.clone(),
-                        loaded_at_field: table
-                            .loaded_at_field
-                            .clone()
-                            .or_else(|| src.loaded_at_field.clone()),
+                        loaded_at_field,
                         freshness: table.freshness.clone().or_else(|| src.freshness.clone()),
                         columns: columns_of(&table.columns, &docs_by_name),
                         meta: table.meta.clone(),
@@ -632,7 +664,19 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     }
     check_duplicates(&manifest, &mut errors);
 
-    // 5. Generic tests from properties.
+    // 5. Generic tests from properties, looked up through an index of testable nodes.
+    let mut testable: HashMap<(&str, &str), Vec<(String, Option<String>)>> = HashMap::new();
+    for n in manifest.nodes.values() {
+        if matches!(
+            n.resource_type,
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+        ) {
+            testable
+                .entry((n.package_name.as_str(), n.name.as_str()))
+                .or_default()
+                .push((n.unique_id.to_string(), n.version.clone()));
+        }
+    }
     let mut invocations = HashMap::new();
     let mut test_pending = Vec::new();
     for pkg in &project.packages {
@@ -654,20 +698,10 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .chain(&pkg.properties.snapshots)
         {
             // One target per node of that name: versioned models get their tests per version.
-            let targets: Vec<(String, Option<String>)> = manifest
-                .nodes
-                .values()
-                .filter(|n| {
-                    n.package_name == pkg.name
-                        && n.name == props.name
-                        && matches!(
-                            n.resource_type,
-                            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
-                        )
-                })
-                .map(|n| (n.unique_id.to_string(), n.version.clone()))
-                .collect();
-            for (unique_id, version) in &targets {
+            let Some(targets) = testable.get(&(pkg.name.as_str(), props.name.as_str())) else {
+                continue;
+            };
+            for (unique_id, version) in targets {
                 let target = TestTarget::Node {
                     name: &props.name,
                     unique_id,

@@ -99,6 +99,8 @@ pub(super) fn run(
         };
         out.result("ListCmdOut", &line);
     }
+    // The process ends next: freeing a large project's manifest would only cost time.
+    std::mem::forget(parsed);
     ExitStatus::Success
 }
 

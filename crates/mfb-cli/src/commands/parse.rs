@@ -13,6 +13,8 @@ pub(super) fn run(settings: Settings, out: &Output) -> ExitStatus {
     match super::write_manifest(&parsed) {
         Ok(path) => {
             out.info("ArtifactWritten", &format!("Wrote {}", path.display()));
+            // The process ends next: freeing a large project's manifest would only cost time.
+            std::mem::forget(parsed);
             ExitStatus::Success
         }
         Err(d) => super::fail(&[d], out),
