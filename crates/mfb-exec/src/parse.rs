@@ -48,6 +48,9 @@ impl std::fmt::Debug for Parsed {
     }
 }
 
+/// A node tests can attach to: its unique id and model version.
+type TestableNode = (String, Option<String>);
+
 /// A node waiting for its parse render.
 struct Pending {
     /// Dependencies known without rendering (built-in generic tests with plain arguments).
@@ -665,7 +668,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     check_duplicates(&manifest, &mut errors);
 
     // 5. Generic tests from properties, looked up through an index of testable nodes.
-    let mut testable: HashMap<(&str, &str), Vec<(String, Option<String>)>> = HashMap::new();
+    let mut testable: HashMap<(&str, &str), Vec<TestableNode>> = HashMap::new();
     for n in manifest.nodes.values() {
         if matches!(
             n.resource_type,
