@@ -43,22 +43,36 @@ if [ -z "${PGHOST:-}" ] && [ ! -f "$HOME/.dbt/profiles.yml" ]; then
 fi
 echo "building into ${PGUSER:-postgres}@${PGHOST:-127.0.0.1}:${PGPORT:-5432}/${PGDATABASE:-postgres}, schemas ${MFB_SCHEMA:-analytics}_*"
 
-say "$MFB_BIN build --project-dir . --profiles-dir ."
-start=$SECONDS
-"$MFB_BIN" build --project-dir . --profiles-dir .
-echo "build finished in $((SECONDS - start))s"
+if "$MFB_BIN" build --help >/dev/null 2>&1; then
+  say "$MFB_BIN build --project-dir . --profiles-dir ."
+  start=$SECONDS
+  "$MFB_BIN" build --project-dir . --profiles-dir .
+  echo "build finished in $((SECONDS - start))s"
 
-say "$MFB_BIN docs generate --project-dir . --profiles-dir ."
-docs_ok=1
-"$MFB_BIN" docs generate --project-dir . --profiles-dir . || docs_ok=0
+  say "$MFB_BIN docs generate --project-dir . --profiles-dir ."
+  docs_ok=1
+  "$MFB_BIN" docs generate --project-dir . --profiles-dir . || docs_ok=0
 
-say "done"
-echo "Tables and views: schemas ${MFB_SCHEMA:-analytics}_raw, _staging, _intermediate, _marts, e.g."
-echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'select * from ${MFB_SCHEMA:-analytics}_marts.mart_screener_funnel limit 10'"
-if [ "$docs_ok" = 1 ]; then
-  echo "Docs: open $(pwd)/target/index.html in a browser (or run: $MFB_BIN docs serve --project-dir . --profiles-dir .)"
+  say "done"
+  echo "Tables and views: schemas ${MFB_SCHEMA:-analytics}_raw, _staging, _intermediate, _marts, e.g."
+  echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'select * from ${MFB_SCHEMA:-analytics}_marts.mart_screener_funnel limit 10'"
+  if [ "$docs_ok" = 1 ]; then
+    echo "Docs: open $(pwd)/target/index.html in a browser (or run: $MFB_BIN docs serve --project-dir . --profiles-dir .)"
+  else
+    echo "Docs: generation failed (see above); once it works, the site is $(pwd)/target/index.html"
+  fi
 else
-  echo "Docs: generation failed (see above); once it works, the site is $(pwd)/target/index.html"
+  # This mfb cannot build into PostgreSQL yet (materializations are the next milestone):
+  # show what it does today on the same project, and say so.
+  say "this mfb has no 'build' yet: parsing, compiling and listing the project instead"
+  start=$SECONDS
+  "$MFB_BIN" compile --project-dir . --profiles-dir .
+  echo "compile finished in $((SECONDS - start))s"
+  say "$MFB_BIN ls --resource-type model --output path"
+  "$MFB_BIN" ls --project-dir . --profiles-dir . --resource-type model --output path
+  say "done"
+  echo "Compiled SQL (identical to dbt-core 1.10's for this project): $(pwd)/target/compiled/mfb/"
+  echo "Manifest: $(pwd)/target/manifest.json"
 fi
 if [ -n "$pg_dir" ]; then
   echo "The throwaway PostgreSQL keeps running for you to explore. Stop it with:"
