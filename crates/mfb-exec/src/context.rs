@@ -228,6 +228,8 @@ pub fn node_json(node: &Node) -> Value {
         "checksum": {"name": "sha256", "checksum": node.checksum},
         "test_metadata": node.test_metadata.as_ref().map(|t| json!({"name": t.name, "kwargs": t.kwargs, "namespace": t.namespace})),
         "column_name": node.column_name,
+        "version": node.version,
+        "latest_version": node.latest_version,
         "attached_node": node.attached_node,
         "file_key_name": node.file_key_name,
     })

@@ -987,7 +987,7 @@ fn source_line(loaded: &Loaded, at: &Location) -> Option<String> {
 
 /// Two enabled ref-able nodes with one name, or two nodes building one relation.
 fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
-    let mut by_name: HashMap<&str, &Node> = HashMap::new();
+    let mut by_name: HashMap<(&str, &str), &Node> = HashMap::new();
     let mut by_relation: HashMap<&str, &Node> = HashMap::new();
     for node in manifest.nodes.values() {
         if !matches!(
@@ -998,7 +998,7 @@ fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
         }
         if node.version.is_some() {
             // Versions of one model share its name; ref() tells them apart by `v=`.
-        } else if let Some(prev) = by_name.insert(&node.name, node) {
+        } else if let Some(prev) = by_name.insert((&node.package_name, &node.name), node) {
             errors.push(
                 Diagnostic::error(
                     "duplicate-name",

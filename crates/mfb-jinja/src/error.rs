@@ -73,7 +73,10 @@ impl JinjaError {
             let column = match (e.range(), e.template_source()) {
                 (Some(r), Some(src)) if r.start <= src.len() => {
                     let before = &src[..r.start];
-                    (before.len() - before.rfind('\n').map_or(0, |p| p + 1)) as u32 + 1
+                    before[before.rfind('\n').map_or(0, |p| p + 1)..]
+                        .chars()
+                        .count() as u32
+                        + 1
                 }
                 _ => 0,
             };

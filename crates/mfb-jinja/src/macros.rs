@@ -162,6 +162,10 @@ impl MacroRegistry {
     }
 }
 
+/// How deeply macros may call each other (dbt stops at Python's recursion limit; each
+/// level here uses a few minijinja frames, so the limit keeps well inside a thread's stack).
+pub const MAX_MACRO_DEPTH: usize = 200;
+
 thread_local! {
     /// One slot per macro call in progress on this thread; `return()` fills the top one.
     static RETURN_SLOTS: RefCell<Vec<Option<Value>>> = const { RefCell::new(Vec::new()) };
@@ -207,6 +211,15 @@ impl MacroObject {
     /// Renders the macro's template with the caller's scope and calls the macro, turning a
     /// `return()` into the call's value.
     fn invoke(&self, state: &State<'_, '_>, scope: &Value, args: &[Value]) -> Result<Value, Error> {
+        if RETURN_SLOTS.with(|s| s.borrow().len()) >= MAX_MACRO_DEPTH {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!(
+                    "maximum recursion depth exceeded: macros nested more than {MAX_MACRO_DEPTH} deep (in `{}`)",
+                    self.def.name
+                ),
+            ));
+        }
         let template = state.env().get_template(&self.def.template)?;
         let mangled = format!("{MANGLE_PREFIX}{}", self.def.name);
         RETURN_SLOTS.with(|s| s.borrow_mut().push(None));

@@ -77,10 +77,12 @@ pub(super) fn run(
         let Some(entry) = describe(m, id) else {
             continue;
         };
-        if types
-            .as_ref()
-            .is_some_and(|t| !t.contains(entry.resource_type.as_str()))
-        {
+        let wanted = match &types {
+            Some(t) => t.contains(entry.resource_type.as_str()),
+            // Like `dbt ls`, analyses are listed only when asked for.
+            None => entry.resource_type != ResourceType::Analysis,
+        };
+        if !wanted {
             continue;
         }
         let line = match output {
@@ -120,7 +122,7 @@ fn describe(m: &mfb_graph::Manifest, id: &UniqueId) -> Option<Entry> {
         let json = json!({
             "name": n.name, "resource_type": n.resource_type.as_str(), "package_name": n.package_name,
             "original_file_path": n.original_file_path, "unique_id": n.unique_id.as_str(), "alias": n.alias,
-            "config": n.config, "tags": n.tags, "depends_on": {"macros": n.depends_on.macros, "nodes": n.depends_on.nodes},
+            "config": mfb_graph::manifest_json::node_config_json(n), "tags": n.tags, "depends_on": {"macros": n.depends_on.macros, "nodes": n.depends_on.nodes},
         });
         return Some(Entry {
             resource_type: n.resource_type,
