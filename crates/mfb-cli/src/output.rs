@@ -26,13 +26,8 @@ impl Output {
             json,
             quiet: global.quiet,
             color,
-            invocation_id: String::new(),
+            invocation_id: uuid::Uuid::new_v4().to_string(),
         }
-    }
-
-    /// Sets the invocation id used in JSON events.
-    pub fn set_invocation(&mut self, id: &str) {
-        id.clone_into(&mut self.invocation_id);
     }
 
     pub(crate) fn event(
@@ -73,10 +68,11 @@ impl Output {
         let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
 
-    /// Output the user asked for (ls lines, --inline SQL): printed even with --quiet.
-    pub fn result(&self, name: &str, text: &str) {
+    /// Output the user asked for (ls lines, --inline SQL): printed even with --quiet. In
+    /// JSON logs it is dbt's `PrintEvent`, the text in `data.msg`.
+    pub fn result(&self, text: &str) {
         let line = if self.json {
-            self.event("info", name, text, json!({}))
+            self.event("info", "PrintEvent", text, json!({"msg": text}))
         } else {
             text.to_owned()
         };

@@ -77,6 +77,7 @@ pub fn resolve(
         state: select.and_then(|s| s.state.clone()).map(absolute),
         full_refresh,
         which: which.to_owned(),
+        invocation_id: None,
         log: None,
     })
 }

@@ -78,7 +78,10 @@ impl RefIndex {
                 });
         }
         for src in manifest.sources.values() {
-            let rel = Relation::new(&src.database, &src.schema, &src.identifier, Some("table"));
+            let rel = with_quoting(
+                Relation::new(&src.database, &src.schema, &src.identifier, Some("table")),
+                &src.quoting,
+            );
             index.sources.insert(
                 (src.source_name.clone(), src.name.clone()),
                 (src.unique_id.to_string(), rel),
@@ -144,7 +147,24 @@ pub fn node_relation(node: &Node) -> Relation {
         Some("materialized_view") => "materialized_view",
         _ => "table",
     };
-    Relation::new(&node.database, &node.schema, &node.alias, Some(kind))
+    let rel = Relation::new(&node.database, &node.schema, &node.alias, Some(kind));
+    match node.config.get("quoting").and_then(Value::as_object) {
+        Some(q) => with_quoting(
+            rel,
+            &q.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ),
+        None => rel,
+    }
+}
+
+/// Applies a `quoting:` config (`database`/`schema`/`identifier` booleans) to a relation.
+pub fn with_quoting(mut rel: Relation, quoting: &indexmap::IndexMap<String, Value>) -> Relation {
+    for (i, key) in ["database", "schema", "identifier"].iter().enumerate() {
+        if let Some(b) = quoting.get(*key).and_then(Value::as_bool) {
+            rel.quote[i] = b;
+        }
+    }
+    rel
 }
 
 /// Resolves refs at compile time.

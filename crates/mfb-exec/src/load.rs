@@ -269,7 +269,10 @@ pub fn load(settings: Settings) -> Result<Loaded, Diagnostics> {
         target.threads = threads;
     }
     let target_value = target_value(&target);
-    let invocation_id = uuid::Uuid::new_v4().to_string();
+    let invocation_id = settings
+        .invocation_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let run = runtime.run_context(RunOptions {
         globals: globals(
             &target_value,

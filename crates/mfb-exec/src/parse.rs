@@ -349,8 +349,15 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                     .flatten()
                     .cloned();
                 let name = version.as_ref().map_or(name, |v| v.model.clone());
+                // dbt's fqn: analyses sit under `analysis`, snapshots under their file's stem.
                 let mut fqn = vec![pkg.name.clone()];
+                if rt == ResourceType::Analysis {
+                    fqn.push("analysis".to_owned());
+                }
                 fqn.extend(dirs(&file.resource_path));
+                if rt == ResourceType::Snapshot {
+                    fqn.push(stem(&file.path));
+                }
                 fqn.push(name.clone());
                 if let Some(v) = &version {
                     fqn.push(format!("v{}", v.version));
@@ -486,6 +493,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 fqn.push(table.name.clone());
                 let mut tags = src.tags.clone();
                 tags.extend(table.tags.iter().cloned());
+                let mut source_quoting = project.quoting.clone();
+                source_quoting.extend(src.quoting.iter().map(|(k, v)| (k.clone(), v.clone())));
                 let id = UniqueId::new(format!("source.{}.{}.{}", pkg.name, src.name, table.name));
                 sources.insert(
                     id.clone(),
@@ -494,8 +503,11 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                         package_name: pkg.name.clone(),
                         source_name: src.name.clone(),
                         name: table.name.clone(),
-                        relation_name: Relation::new(&database, &schema, &identifier, None)
-                            .render(),
+                        relation_name: crate::context::with_quoting(
+                            Relation::new(&database, &schema, &identifier, None),
+                            &source_quoting,
+                        )
+                        .render(),
                         identifier,
                         database,
                         schema,
@@ -512,7 +524,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                         source_meta: src.meta.clone(),
                         tags,
                         config,
-                        quoting: src.quoting.clone(),
+                        quoting: source_quoting.clone(),
                         defined_at: Location::new(
                             format!("{}{}", display_prefix(project, pkg), src.origin.file),
                             table.origin.line,
@@ -598,6 +610,10 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         node.config
             .entry("enabled".to_owned())
             .or_insert(json!(true));
+        if !project.quoting.is_empty() && !node.config.contains_key("quoting") {
+            node.config
+                .insert("quoting".to_owned(), json!(project.quoting));
+        }
         node.tags = node
             .config
             .get("tags")
@@ -847,7 +863,13 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                     maturity: e.maturity.clone(),
                     description: render_docs(&e.description, &docs_by_name),
                     owner: e.owner.clone(),
-                    fqn: vec![pkg.name.clone(), e.name.clone()],
+                    fqn: {
+                        // The folders of the YAML file under its resource path, then the name.
+                        let mut fqn = vec![pkg.name.clone()];
+                        fqn.extend(dirs(&e.origin.file).into_iter().skip(1));
+                        fqn.push(e.name.clone());
+                        fqn
+                    },
                     path: e.origin.file.clone(),
                     original_file_path: e.origin.file.clone(),
                     refs,

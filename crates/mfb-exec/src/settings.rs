@@ -28,6 +28,8 @@ pub struct Settings {
     pub full_refresh: bool,
     /// The command being run (`parse`, `compile`, `ls`, ...), for `flags.WHICH`.
     pub which: String,
+    /// The invocation id (`invocation_id` in templates and artifacts); a new one if None.
+    pub invocation_id: Option<String>,
     /// Where `log()`, `print()` and `exceptions.warn()` output goes (the CLI prints it).
     pub log: Option<std::sync::Arc<dyn mfb_jinja::LogSink>>,
 }

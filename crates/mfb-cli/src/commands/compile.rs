@@ -16,13 +16,13 @@ pub(super) fn run(settings: Settings, inline: Option<&str>, out: &Output) -> Exi
     if let Some(sql) = inline {
         return match mfb_exec::compile_inline(&parsed, sql) {
             Ok(compiled) => {
-                out.result("CompiledNode", &compiled);
+                out.result(&compiled);
                 ExitStatus::Success
             }
             Err(d) => super::fail(&d, out),
         };
     }
-    let selected = match super::select(&parsed) {
+    let selected = match super::select(&parsed, out) {
         Ok(s) => s,
         Err(d) => return super::fail(&d, out),
     };

@@ -65,7 +65,7 @@ pub(super) fn run(
         Ok(p) => p,
         Err(status) => return status,
     };
-    let selected = match super::select(&parsed) {
+    let selected = match super::select(&parsed, out) {
         Ok(s) => s,
         Err(d) => return super::fail(&d, out),
     };
@@ -99,7 +99,7 @@ pub(super) fn run(
                 python_json(&v)
             }
         };
-        out.result("ListCmdOut", &line);
+        out.result(&line);
     }
     // The process ends next: freeing a large project's manifest would only cost time.
     std::mem::forget(parsed);

@@ -21,6 +21,7 @@ use crate::{ExitStatus, report, settings};
 pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
     let g = &cli.global;
     let with_log = |mut s: Settings| {
+        s.invocation_id = Some(out.invocation_id.clone());
         s.log = Some(std::sync::Arc::new(crate::output::TemplateLog(out.clone())));
         s
     };
@@ -41,7 +42,11 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             output,
             output_keys,
         } => settings::resolve(g, Some(select), "list", false)
-            .map(|s| ls::run(s, resource_type, *output, output_keys, out)),
+            .map(|mut s| {
+                // ls output is for pipes: templates' log lines stay out of it.
+                s.invocation_id = Some(out.invocation_id.clone());
+                ls::run(s, resource_type, *output, output_keys, out)
+            }),
         Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
     };
     result.unwrap_or_else(|d| fail(&[d], out))
@@ -84,7 +89,7 @@ pub(crate) fn load_and_parse(settings: Settings, out: &Output) -> Result<Parsed,
 }
 
 /// Resolves `--select`/`--exclude`/`--selector` against the parsed project.
-pub(crate) fn select(parsed: &Parsed) -> Result<IndexSet<UniqueId>, Vec<Diagnostic>> {
+pub(crate) fn select(parsed: &Parsed, out: &Output) -> Result<IndexSet<UniqueId>, Vec<Diagnostic>> {
     let settings = &parsed.loaded.settings;
     let root = &parsed.loaded.project.root;
     let read_yaml = |path: std::path::PathBuf| -> Result<Option<serde_json::Value>, Diagnostic> {
@@ -125,8 +130,20 @@ pub(crate) fn select(parsed: &Parsed) -> Result<IndexSet<UniqueId>, Vec<Diagnost
         selectors_yml,
         state_manifest,
     };
-    mfb_graph::select(&parsed.manifest, &parsed.dag, &settings.selection, &spec)
-        .map_err(|e| vec![e.into_diagnostic()])
+    let result = mfb_graph::selector::select_detailed(
+        &parsed.manifest,
+        &parsed.dag,
+        &settings.selection,
+        &spec,
+        mfb_graph::IndirectSelection::Eager,
+    )
+    .map_err(|e| vec![e.into_diagnostic()])?;
+    // A typo in --select must not silently do nothing (dbt warns the same way).
+    report::emit(&result.warnings(), out);
+    if result.ids.is_empty() {
+        out.info("NothingToDo", "No nodes selected!");
+    }
+    Ok(result.ids)
 }
 
 /// Writes `target/manifest.json`.
