@@ -69,7 +69,14 @@ fn render_node(
     loaded
         .runtime
         .render(run, &display, source, scope)
-        .map_err(IntoDiagnostic::into_diagnostic)
+        .map_err(|e| {
+            crate::parse::relocate_test_error(
+                e.into_diagnostic(),
+                node,
+                source,
+                &loaded.project.root,
+            )
+        })
 }
 
 /// Prepends the ephemeral models a node refers to (recursively, dependencies first) as

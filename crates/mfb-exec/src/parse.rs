@@ -784,12 +784,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             render_one(p)
                 .and_then(|()| finish(&mut p.node))
                 .err()
-                .map(|d| {
-                    d.with_note(format!(
-                        "in test {} defined at {}",
-                        p.node.name, p.node.defined_at
-                    ))
-                })
+                .map(|d| relocate_test_error(d, &p.node, &p.template, &loaded.project.root))
         })
         .collect();
     errors.extend(test_errors);
@@ -1181,4 +1176,44 @@ fn versioned_models(models: &[NodeProps]) -> HashMap<String, ModelVersion> {
         }
     }
     out
+}
+
+/// Points an error raised while rendering a generic test at the test's entry in the YAML
+/// file (the rendered call is generated, so its "line 1" means nothing to the user), and
+/// shows the generated call as a note.
+pub fn relocate_test_error(
+    mut d: Diagnostic,
+    node: &Node,
+    invocation: &str,
+    project_root: &std::path::Path,
+) -> Diagnostic {
+    if node.test_metadata.is_none() {
+        return d;
+    }
+    let in_generated = d
+        .location
+        .as_ref()
+        .is_some_and(|l| l.file == node.defined_at.file);
+    if in_generated || d.location.is_none() {
+        d.location = Some(node.defined_at.clone());
+        d.span_len = 0;
+        d.source_line = std::fs::read_to_string(project_root.join(&node.defined_at.file))
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .nth(node.defined_at.line.checked_sub(1)? as usize)
+                    .map(str::to_owned)
+            });
+        d.notes.push(format!(
+            "in test `{}`, which calls {}",
+            node.name,
+            invocation.trim_start_matches("{{ ").trim_end_matches(" }}")
+        ));
+    } else {
+        d.notes.push(format!(
+            "in test `{}` defined at {}",
+            node.name, node.defined_at
+        ));
+    }
+    d
 }
