@@ -15,6 +15,7 @@ mod error;
 mod pool;
 mod relation;
 mod relation_cache;
+mod seed;
 mod table;
 mod tls;
 
@@ -26,6 +27,7 @@ pub use error::{PgError, StatementError};
 pub use pool::{Pool, PooledConnection};
 pub use relation::{Relation, RelationKind, quote_ident, quote_literal};
 pub use relation_cache::RelationCache;
+pub use seed::{CsvProblem, SeedError, SeedResult, SeedTarget, load_seed};
 pub use table::{Cell, Column, ExecResponse, Table};
 
 #[cfg(test)]
