@@ -204,6 +204,12 @@ impl IntoDiagnostic for SeedError {
 }
 
 /// Loads `csv` into `target` in one transaction and reports the rows and column types.
+///
+/// An existing table is truncated and refilled (kept, with its grants and dependent
+/// views); with `full_refresh`, or when the name holds a view, it is dropped and created
+/// again, and dependent views make that fail ([`SeedError::Dependents`]) rather than
+/// being dropped. ISO timestamps with a UTC offset are stored converted to UTC; dbt
+/// converts them to the session's time zone, which differs only when that is not UTC.
 pub async fn load_seed(
     conn: &mut Connection,
     csv: &Path,
@@ -355,6 +361,15 @@ async fn copy_rows(
         "copy {relation} ({}) from stdin with (format csv, header false, delimiter ',')",
         names.join(", ")
     );
+    // A COPY that fails before taking data (a missing column, no INSERT privilege) leaves
+    // tokio-postgres's connection out of step, so find those errors with a no-op first.
+    let nulls = vec!["null"; names.len()].join(", ");
+    tx.execute(&format!(
+        "insert into {relation} ({}) select {nulls} where false",
+        names.join(", ")
+    ))
+    .await
+    .map_err(db)?;
     let session = tx.session();
     session.check().map_err(db)?;
     let sink = session
@@ -747,7 +762,9 @@ fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         _ => 0,
     }
@@ -867,12 +884,65 @@ fn parse_iso_datetime(value: &str) -> Option<String> {
     if h > 23 || mi > 59 || s > 59 {
         return None;
     }
+    // dbt hands PostgreSQL a zoned value, which lands in the column converted to the
+    // session's time zone; this converts to UTC (see the gap noted on `load_seed`).
+    let offset = zone_minutes(zone);
+    let (mut y, mut m, mut d, mut h, mut mi) = (y, m, d, h, mi);
+    if offset != 0 {
+        let minutes = i64::from(h) * 60 + i64::from(mi) - offset;
+        let day_shift = minutes.div_euclid(24 * 60);
+        let minutes = minutes.rem_euclid(24 * 60);
+        (h, mi) = ((minutes / 60) as u32, (minutes % 60) as u32);
+        (y, m, d) = civil_from_days(days_from_civil(y, m, d) + day_shift)?;
+    }
     let mut out = format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}");
     if !fraction.is_empty() {
         out.push('.');
         out.push_str(fraction);
     }
     Some(out)
+}
+
+/// `+02:00` -> 120, `-0530` -> -330; `Z` and no zone -> 0.
+fn zone_minutes(zone: &str) -> i64 {
+    let Some(sign) = zone.chars().next().filter(|c| *c == '+' || *c == '-') else {
+        return 0;
+    };
+    let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+    let hours: i64 = digits.get(..2).and_then(|h| h.parse().ok()).unwrap_or(0);
+    let minutes: i64 = digits.get(2..4).and_then(|m| m.parse().ok()).unwrap_or(0);
+    let total = hours * 60 + minutes;
+    if sign == '-' { -total } else { total }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: u32, m: u32, d: u32) -> i64 {
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let m = i64::from(m);
+    let day_of_year = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date `days` after 1970-01-01; `None` before year 1.
+fn civil_from_days(days: i64) -> Option<(u32, u32, u32)> {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let d = day_of_year - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = year_of_era + era * 400 + i64::from(m <= 2);
+    Some((
+        u32::try_from(y).ok().filter(|y| *y >= 1)?,
+        m as u32,
+        d as u32,
+    ))
 }
 
 fn valid_zone(z: &str) -> bool {
@@ -1163,8 +1233,20 @@ mod tests {
             Some("2024-01-31 10:11:12.5".into())
         );
         assert_eq!(
-            parse_iso_datetime("20240131T1011+02:00"),
+            parse_iso_datetime("20240131T1011"),
             Some("2024-01-31 10:11:00".into())
+        );
+        assert_eq!(
+            parse_iso_datetime("2024-01-05T10:11:12.25+02:00"),
+            Some("2024-01-05 08:11:12.25".into())
+        );
+        assert_eq!(
+            parse_iso_datetime("2024-12-31T23:30-0100"),
+            Some("2025-01-01 00:30:00".into())
+        );
+        assert_eq!(
+            parse_iso_datetime("2024-03-01T00:30+01"),
+            Some("2024-02-29 23:30:00".into())
         );
         assert_eq!(parse_iso_datetime("2024-01-31"), None);
         assert_eq!(parse_iso_datetime("2024-01-31T25:00"), None);
