@@ -527,9 +527,13 @@ fn infer_columns(csv: &Path, target: &SeedTarget) -> Result<Plan, SeedError> {
             let s = &mut state[i];
             s.seen_value = true;
             if s.possible[0] {
-                match parse_number(value) {
-                    Some(n) => s.decimal_places = s.decimal_places.max(n.decimal_places()),
-                    None => s.possible[0] = false,
+                if let Some((places, _)) = plain_decimal(value) {
+                    s.decimal_places = s.decimal_places.max(places);
+                } else {
+                    match parse_number(value) {
+                        Some(n) => s.decimal_places = s.decimal_places.max(n.decimal_places()),
+                        None => s.possible[0] = false,
+                    }
                 }
             }
             if s.possible[1] && parse_date(value).is_none() {
@@ -663,6 +667,30 @@ const CURRENCY_SYMBOLS: &[char] = &[
     '$', '£', '€', '¥', '¢', '₹', '₩', '₪', '₱', '₡', '₭', '₮', '₦', '₽', '₴', '₫', '₲', '₵', '₸',
     '₺', '฿', '៛', '﷼', '؋', 'ƒ',
 ];
+
+/// `-?digits(.digits)?`, the common case, checked without allocating: its decimal
+/// places after dropping trailing zeros, and where the fraction starts.
+fn plain_decimal(value: &str) -> Option<(i64, usize)> {
+    let b = value.as_bytes();
+    let start = usize::from(b.first() == Some(&b'-'));
+    let int_digits = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if int_digits == 0 {
+        return None;
+    }
+    let dot = start + int_digits;
+    if dot == b.len() {
+        return Some((0, dot));
+    }
+    if b[dot] != b'.' {
+        return None;
+    }
+    let frac = &b[dot + 1..];
+    if frac.is_empty() || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let significant = frac.len() - frac.iter().rev().take_while(|c| **c == b'0').count();
+    Some((significant as i64, dot))
+}
 
 /// Parses a number as agate's `Number` does: `%`, currency symbols and `,` group
 /// separators are ignored; Python's `Decimal` syntax otherwise.
@@ -989,11 +1017,18 @@ fn write_row(out: &mut Vec<u8>, values: &[&str], plan: &Plan) -> Result<(), CsvP
         }
         // The first pass checked every value, so the parsers succeed here.
         match column.kind {
-            Kind::Number => {
-                if let Some(n) = parse_number(value) {
-                    n.write(out, column.integer);
+            Kind::Number => match plain_decimal(value) {
+                // An integer column may hold `2.00`: PostgreSQL's integer input needs `2`.
+                Some((_, dot)) if column.integer => {
+                    out.extend_from_slice(&value.as_bytes()[..dot]);
                 }
-            }
+                Some(_) => out.extend_from_slice(value.as_bytes()),
+                None => {
+                    if let Some(n) = parse_number(value) {
+                        n.write(out, column.integer);
+                    }
+                }
+            },
             Kind::Date => out.extend_from_slice(parse_date(value).unwrap_or_default().as_bytes()),
             Kind::DateTime => {
                 out.extend_from_slice(parse_datetime(value).unwrap_or_default().as_bytes());
@@ -1007,11 +1042,13 @@ fn write_row(out: &mut Vec<u8>, values: &[&str], plan: &Plan) -> Result<(), CsvP
             }),
             Kind::Text | Kind::Forced => {
                 out.push(b'"');
-                for &b in raw.as_bytes() {
-                    if b == b'"' {
-                        out.push(b'"');
-                    }
-                    out.push(b);
+                let mut parts = raw.split('"');
+                if let Some(first) = parts.next() {
+                    out.extend_from_slice(first.as_bytes());
+                }
+                for part in parts {
+                    out.extend_from_slice(b"\"\"");
+                    out.extend_from_slice(part.as_bytes());
                 }
                 out.push(b'"');
             }
@@ -1150,6 +1187,13 @@ impl CsvReader {
                                 self.line += 1;
                             }
                             rec.bytes.push(b);
+                            // Copy the run up to the next quote or newline in one go.
+                            let run = chunk[i..]
+                                .iter()
+                                .position(|&c| c == b'"' || c == b'\n')
+                                .unwrap_or(len - i);
+                            rec.bytes.extend_from_slice(&chunk[i..i + run]);
+                            i += run;
                         }
                         continue;
                     }
@@ -1180,6 +1224,13 @@ impl CsvReader {
                 } else {
                     rec.bytes.push(b);
                     state = State::Unquoted;
+                    let delimiter = self.delimiter;
+                    let run = chunk[i..]
+                        .iter()
+                        .position(|&c| c == delimiter || c == b'\n' || c == b'\r')
+                        .unwrap_or(len - i);
+                    rec.bytes.extend_from_slice(&chunk[i..i + run]);
+                    i += run;
                 }
             }
             self.src.consume(len);
