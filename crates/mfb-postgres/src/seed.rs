@@ -215,7 +215,16 @@ pub async fn load_seed(
     csv: &Path,
     target: &SeedTarget,
 ) -> Result<SeedResult, SeedError> {
-    let plan = infer_columns(csv, target)?;
+    // The first pass reads the whole file: keep it off the async workers.
+    let plan = {
+        let (path, target) = (csv.to_owned(), target.clone());
+        tokio::task::spawn_blocking(move || infer_columns(&path, &target))
+            .await
+            .map_err(|e| SeedError::Read {
+                path: csv.to_owned(),
+                reason: format!("the reading task failed: {e}"),
+            })??
+    };
     let db = |source: PgError| SeedError::Database {
         path: csv.to_owned(),
         line: None,
@@ -264,12 +273,22 @@ async fn prepare_table(
         line: None,
         source,
     };
-    tx.execute(&format!(
-        "create schema if not exists {}",
-        quote_ident(&target.schema)
-    ))
-    .await
-    .map_err(db)?;
+    // Only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT EXISTS.
+    let schema = tx
+        .fetch(&format!(
+            "select 1 from pg_catalog.pg_namespace where nspname = {}",
+            quote_literal(&target.schema)
+        ))
+        .await
+        .map_err(db)?;
+    if schema.rows.is_empty() {
+        tx.execute(&format!(
+            "create schema if not exists {}",
+            quote_ident(&target.schema)
+        ))
+        .await
+        .map_err(db)?;
+    }
     let existing = tx
         .fetch(&format!(
             "select c.relkind::text from pg_catalog.pg_class c \
@@ -536,10 +555,10 @@ fn infer_columns(csv: &Path, target: &SeedTarget) -> Result<Plan, SeedError> {
                     }
                 }
             }
-            if s.possible[1] && parse_date(value).is_none() {
+            if s.possible[1] && date_fields(value).is_none() {
                 s.possible[1] = false;
             }
-            if s.possible[2] && parse_datetime(value).is_none() {
+            if s.possible[2] && datetime_fields(value).is_none() {
                 s.possible[2] = false;
             }
             if s.possible[3] && parse_iso_datetime(value).is_none() {
@@ -822,15 +841,24 @@ fn parse_ymd(s: &str) -> Option<((u32, u32, u32), &str)> {
     Some(((y, m, d), &s[at + dn..]))
 }
 
-fn parse_date(value: &str) -> Option<String> {
+fn date_fields(value: &str) -> Option<(u32, u32, u32)> {
     match parse_ymd(value)? {
-        ((y, m, d), "") => Some(format!("{y:04}-{m:02}-{d:02}")),
+        (ymd, "") => Some(ymd),
         _ => None,
     }
 }
 
+fn parse_date(value: &str) -> Option<String> {
+    date_fields(value).map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
+}
+
 /// `%Y-%m-%d %H:%M:%S`.
 fn parse_datetime(value: &str) -> Option<String> {
+    datetime_fields(value)
+        .map(|[y, mo, d, h, mi, s]| format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
+}
+
+fn datetime_fields(value: &str) -> Option<[u32; 6]> {
     let ((y, mo, d), rest) = parse_ymd(value)?;
     let rest = rest.strip_prefix(' ')?.as_bytes();
     let mut parts = [0u32; 3];
@@ -853,7 +881,7 @@ fn parse_datetime(value: &str) -> Option<String> {
     if at != rest.len() || h > 23 || mi > 59 || s > 59 {
         return None;
     }
-    Some(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"))
+    Some([y, mo, d, h, mi, s])
 }
 
 /// ISO 8601 `date T time [zone]` (extended or basic), as `isodate.parse_datetime` reads it.
@@ -1029,7 +1057,10 @@ fn write_row(out: &mut Vec<u8>, values: &[&str], plan: &Plan) -> Result<(), CsvP
                     }
                 }
             },
+            // Already canonical (zero-padded) values go out as they are.
+            Kind::Date if value.len() == 10 => out.extend_from_slice(value.as_bytes()),
             Kind::Date => out.extend_from_slice(parse_date(value).unwrap_or_default().as_bytes()),
+            Kind::DateTime if value.len() == 19 => out.extend_from_slice(value.as_bytes()),
             Kind::DateTime => {
                 out.extend_from_slice(parse_datetime(value).unwrap_or_default().as_bytes());
             }
