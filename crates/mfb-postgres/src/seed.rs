@@ -1336,6 +1336,42 @@ mod tests {
         assert_eq!(parse_bool("t"), None);
     }
 
+    fn records(contents: &[u8], delimiter: u8) -> Vec<(u64, Vec<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, contents).unwrap();
+        let mut reader = CsvReader::open(&path, delimiter).unwrap();
+        let mut rec = Record::default();
+        let mut out = Vec::new();
+        while reader.next_record(&mut rec).unwrap() {
+            let fields = rec.text(&path).unwrap();
+            out.push((rec.line, fields.iter().map(|f| (*f).to_owned()).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn csv_reads_like_pythons_csv_module() {
+        // Expected values printed by Python's csv.reader on the same text.
+        assert_eq!(
+            records(b"a,\"b\"x,c\"d\n\"q\"\"\" , 1", b','),
+            [
+                (1, vec!["a".into(), "bx".into(), "c\"d".into()]),
+                (2, vec!["q\" ".into(), " 1".into()]),
+            ]
+        );
+        assert_eq!(
+            records(b"\xEF\xBB\xBFa|b\r\n\"x\ny\"|2\r\n\r\n3|\"\"\r4\n", b'|'),
+            [
+                (1, vec!["a".into(), "b".into()]),
+                (2, vec!["x\ny".into(), "2".into()]),
+                (4, vec![]),
+                (5, vec!["3".into(), "".into()]),
+                (6, vec!["4".into()]),
+            ]
+        );
+    }
+
     #[test]
     fn header_names_like_agate() {
         assert_eq!(
