@@ -77,6 +77,8 @@ pub enum CsvProblem {
     InvalidUtf8,
     /// A quoted value is never closed.
     UnterminatedQuote,
+    /// The configured delimiter is not a single ASCII character other than `"` and newlines.
+    UnsupportedDelimiter(u8),
 }
 
 impl fmt::Display for CsvProblem {
@@ -90,6 +92,9 @@ impl fmt::Display for CsvProblem {
             CsvProblem::InvalidUtf8 => write!(f, "the line is not valid UTF-8"),
             CsvProblem::UnterminatedQuote => {
                 write!(f, "a quoted value starts here and is never closed")
+            }
+            CsvProblem::UnsupportedDelimiter(b) => {
+                write!(f, "the delimiter {:?} is not supported", char::from(*b))
             }
         }
     }
@@ -162,6 +167,9 @@ impl SeedError {
                 CsvProblem::UnterminatedQuote => {
                     "close the quote, or write a literal quote inside a quoted value as \"\"".into()
                 }
+                CsvProblem::UnsupportedDelimiter(_) => {
+                    "set `delimiter` to one ASCII character such as `,`, `;`, `|` or a tab".into()
+                }
             },
             SeedError::Dependents { .. } => {
                 "drop or rebuild the dependent views in the same run (select them with `+`), or load without --full-refresh".into()
@@ -215,6 +223,14 @@ pub async fn load_seed(
     csv: &Path,
     target: &SeedTarget,
 ) -> Result<SeedResult, SeedError> {
+    let d = target.delimiter;
+    if !d.is_ascii() || matches!(d, b'"' | b'\n' | b'\r') {
+        return Err(SeedError::Csv {
+            path: csv.to_owned(),
+            line: 1,
+            problem: CsvProblem::UnsupportedDelimiter(d),
+        });
+    }
     // The first pass reads the whole file: keep it off the async workers.
     let plan = {
         let (path, target) = (csv.to_owned(), target.clone());

@@ -365,6 +365,21 @@ async fn bad_csv_names_the_file_and_line() {
         assert_eq!(d.code, "seed-csv");
         assert!(d.help.is_some_and(|h| !h.is_empty()));
     }
+    let mut target_pct = target.clone();
+    target_pct.delimiter = 0xA7; // the second byte of `§` in UTF-8
+    let csv = write(dir.path(), "pct.csv", "a§b\n1§2\n".as_bytes());
+    let err = load_seed(&mut conn, &csv, &target_pct).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            SeedError::Csv {
+                line: 1,
+                problem: CsvProblem::UnsupportedDelimiter(0xA7),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // Nothing was created by the failed loads.
     assert_eq!(column_types(&conn, "mfb_t_seed_bad", "bad").await, "");
     conn.execute("drop schema mfb_t_seed_bad cascade")
