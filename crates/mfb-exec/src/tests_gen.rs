@@ -258,12 +258,7 @@ pub fn generic_test(
         "{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}"
     ));
 
-    let hash_input = format!(
-        "{name}|{yml_path}|{}|{}",
-        serde_json::to_string(&kwargs).unwrap_or_default(),
-        target.unique_id()
-    );
-    let hash = format!("{:x}", Md5::digest(hash_input.as_bytes()));
+    let hash = test_hash(&name, &spec.test_name, spec.namespace.as_deref(), &kwargs);
     let mut fqn = vec![package.to_owned()];
     fqn.extend(yml_dirs.iter().cloned());
     fqn.push(name.clone());
@@ -272,7 +267,7 @@ pub fn generic_test(
         TestTarget::Source { source, .. } => format!("sources.{source}"),
     };
     let node = Node {
-        unique_id: UniqueId::new(format!("test.{package}.{name}.{}", &hash[..10])),
+        unique_id: UniqueId::new(format!("test.{package}.{name}.{hash}")),
         resource_type: ResourceType::Test,
         package_name: package.to_owned(),
         name,
@@ -387,6 +382,50 @@ mod tests {
     }
 
     #[test]
+    fn unique_id_hashes_match_dbt() {
+        use serde_json::json;
+        let model = json!("{{ get_where_subquery(ref('orders')) }}");
+        // Values from a manifest written by dbt-core 1.10.9.
+        assert_eq!(
+            test_hash(
+                "unique_orders_id",
+                "unique",
+                None,
+                &args(&[("column_name", json!("id")), ("model", model.clone())])
+            ),
+            "1360ecc70e"
+        );
+        assert_eq!(
+            test_hash(
+                "accepted_values_orders_status__False__a__b__c",
+                "accepted_values",
+                None,
+                &args(&[
+                    ("column_name", json!("status")),
+                    ("values", json!(["a", "b", "c"])),
+                    ("quote", json!(false)),
+                    ("model", model.clone())
+                ])
+            ),
+            "aff412aa45"
+        );
+        assert_eq!(
+            test_hash(
+                "relationships_orders_customer_id__id__ref_plain_",
+                "relationships",
+                None,
+                &args(&[
+                    ("to", json!("ref('plain')")),
+                    ("field", json!("id")),
+                    ("column_name", json!("customer_id")),
+                    ("model", model)
+                ])
+            ),
+            "46b7d9accb"
+        );
+    }
+
+    #[test]
     fn arguments_become_jinja_expressions() {
         use serde_json::json;
         assert_eq!(arg_expression(&json!("ref('x')"), false), "ref('x')");
@@ -397,5 +436,57 @@ mod tests {
             "['a', 1, none, true]"
         );
         assert_eq!(arg_expression(&json!("ref('x')"), true), "'ref(\\'x\\')'");
+    }
+}
+
+/// dbt's 10-character suffix of a generic test's unique id: the md5 of the test's name
+/// followed by Python's `repr()` of its metadata (`namespace`, `name`, `kwargs`) with
+/// every dict sorted by key and every scalar turned into its `str()`; the last 10 hex
+/// characters.
+pub fn test_hash(
+    name: &str,
+    test_name: &str,
+    namespace: Option<&str>,
+    kwargs: &IndexMap<String, Value>,
+) -> String {
+    let meta = serde_json::json!({"kwargs": kwargs, "name": test_name, "namespace": namespace});
+    let mut text = String::from(name);
+    hashable_repr(&meta, &mut text);
+    let digest = format!("{:x}", Md5::digest(text.as_bytes()));
+    digest[digest.len() - 10..].to_owned()
+}
+
+fn hashable_repr(v: &Value, out: &mut String) {
+    let quote = |s: &str, out: &mut String| {
+        out.push_str(&mfb_jinja::collections::python_repr(
+            &mfb_jinja::JinjaValue::from(s),
+        ));
+    };
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                quote(k, out);
+                out.push_str(": ");
+                hashable_repr(&map[*k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                hashable_repr(item, out);
+            }
+            out.push(']');
+        }
+        scalar => quote(&py_str(scalar), out),
     }
 }
