@@ -306,6 +306,58 @@ pub fn generic_test(
     GenericTest { node, invocation }
 }
 
+/// dbt's 10-character suffix of a generic test's unique id: the md5 of the test's name
+/// followed by Python's `repr()` of its metadata (`namespace`, `name`, `kwargs`) with
+/// every dict sorted by key and every scalar turned into its `str()`; the last 10 hex
+/// characters.
+pub fn test_hash(
+    name: &str,
+    test_name: &str,
+    namespace: Option<&str>,
+    kwargs: &IndexMap<String, Value>,
+) -> String {
+    let meta = serde_json::json!({"kwargs": kwargs, "name": test_name, "namespace": namespace});
+    let mut text = String::from(name);
+    hashable_repr(&meta, &mut text);
+    let digest = format!("{:x}", Md5::digest(text.as_bytes()));
+    digest[digest.len() - 10..].to_owned()
+}
+
+fn hashable_repr(v: &Value, out: &mut String) {
+    let quote = |s: &str, out: &mut String| {
+        out.push_str(&mfb_jinja::collections::python_repr(
+            &mfb_jinja::JinjaValue::from(s),
+        ));
+    };
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                quote(k, out);
+                out.push_str(": ");
+                hashable_repr(&map[*k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                hashable_repr(item, out);
+            }
+            out.push(']');
+        }
+        scalar => quote(&py_str(scalar), out),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,57 +488,5 @@ mod tests {
             "['a', 1, none, true]"
         );
         assert_eq!(arg_expression(&json!("ref('x')"), true), "'ref(\\'x\\')'");
-    }
-}
-
-/// dbt's 10-character suffix of a generic test's unique id: the md5 of the test's name
-/// followed by Python's `repr()` of its metadata (`namespace`, `name`, `kwargs`) with
-/// every dict sorted by key and every scalar turned into its `str()`; the last 10 hex
-/// characters.
-pub fn test_hash(
-    name: &str,
-    test_name: &str,
-    namespace: Option<&str>,
-    kwargs: &IndexMap<String, Value>,
-) -> String {
-    let meta = serde_json::json!({"kwargs": kwargs, "name": test_name, "namespace": namespace});
-    let mut text = String::from(name);
-    hashable_repr(&meta, &mut text);
-    let digest = format!("{:x}", Md5::digest(text.as_bytes()));
-    digest[digest.len() - 10..].to_owned()
-}
-
-fn hashable_repr(v: &Value, out: &mut String) {
-    let quote = |s: &str, out: &mut String| {
-        out.push_str(&mfb_jinja::collections::python_repr(
-            &mfb_jinja::JinjaValue::from(s),
-        ));
-    };
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                quote(k, out);
-                out.push_str(": ");
-                hashable_repr(&map[*k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                hashable_repr(item, out);
-            }
-            out.push(']');
-        }
-        scalar => quote(&py_str(scalar), out),
     }
 }
