@@ -282,7 +282,9 @@ pub fn compile(
             // dbt compile writes no files for snapshots, nor for ephemeral models that were
             // only pulled in as CTEs.
             let skip = (is_ephemeral(node) && !selected.contains(id))
-                || node.resource_type == ResourceType::Snapshot;
+                || node.resource_type == ResourceType::Snapshot
+                // dbt skips empty models: nothing to write or build.
+                || node.raw_code.trim().is_empty();
             (!skip).then(|| (compiled_path(&compiled_dir, node), sql))
         })
         .collect();

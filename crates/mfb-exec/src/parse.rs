@@ -935,11 +935,23 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                     let want = format!("{s}.{t}");
                     let suggestion = closest(&want, all.iter().map(String::as_str));
                     errs.push(
-                        Diagnostic::error(
-                            "source-not-found",
-                            format!("`source('{s}', '{t}')` in {from} is not defined"),
-                        )
-                        .at(at.clone())
+                        {
+                            // Point at the call, like ref-not-found does.
+                            let text = std::fs::read_to_string(loaded.project.root.join(&at.file))
+                                .unwrap_or_default();
+                            let mut d = Diagnostic::error(
+                                "source-not-found",
+                                format!("`source('{s}', '{t}')` in {from} is not defined"),
+                            );
+                            match find_call_line(&text, "source(", t) {
+                                Some((line, col)) => {
+                                    d = d.at_in(Location::new(&at.file, line, col), &text);
+                                    d.span_len = (s.len() + t.len() + 14) as u32;
+                                }
+                                None => d = d.at(at.clone()),
+                            }
+                            d
+                        }
                         .with_help(match suggestion {
                             Some(x) => format!("did you mean `{x}`?"),
                             None => {
@@ -985,6 +997,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         return Err(errors);
     }
     let dag = Dag::build(&manifest).map_err(|e| vec![e.into_diagnostic()])?;
+    let mut warnings = warnings;
+    warnings.extend(unused_config_paths(root, &manifest));
     Ok(Parsed {
         loaded,
         manifest,
@@ -1216,4 +1230,85 @@ pub fn relocate_test_error(
         ));
     }
     d
+}
+
+/// dbt's warning for folder paths in the root `dbt_project.yml` config trees that apply to
+/// no resource (usually a misspelled or moved folder, whose configs silently do nothing).
+fn unused_config_paths(root: &Package, manifest: &Manifest) -> Option<Diagnostic> {
+    let known = mfb_project::config::known_config_keys("");
+    fn collect(value: &Value, path: &mut Vec<String>, known: &[&str], out: &mut Vec<Vec<String>>) {
+        let Value::Object(map) = value else { return };
+        for (key, child) in map {
+            let is_folder = !key.starts_with('+')
+                && child.is_object()
+                && !(known.contains(&key.as_str())
+                    && !child
+                        .as_object()
+                        .is_some_and(|m| m.keys().any(|k| k.starts_with('+'))));
+            if is_folder {
+                path.push(key.clone());
+                out.push(path.clone());
+                collect(child, path, known, out);
+                path.pop();
+            }
+        }
+    }
+    let fqns = |rt: &[ResourceType]| -> Vec<&[String]> {
+        manifest
+            .nodes
+            .values()
+            .chain(manifest.disabled.values())
+            .filter(|n| rt.contains(&n.resource_type))
+            .map(|n| n.fqn.as_slice())
+            .collect()
+    };
+    let source_fqns: Vec<Vec<String>> = manifest
+        .sources
+        .values()
+        .map(|s| {
+            vec![
+                s.package_name.clone(),
+                s.source_name.clone(),
+                s.name.clone(),
+            ]
+        })
+        .collect();
+    let mut unused = Vec::new();
+    for (resource, tree, types) in [
+        ("models", &root.models, &[ResourceType::Model][..]),
+        ("seeds", &root.seeds, &[ResourceType::Seed][..]),
+        ("snapshots", &root.snapshots, &[ResourceType::Snapshot][..]),
+        ("data_tests", &root.tests, &[ResourceType::Test][..]),
+        ("analyses", &root.analyses, &[ResourceType::Analysis][..]),
+        ("sources", &root.sources, &[][..]),
+    ] {
+        let mut paths = Vec::new();
+        collect(&tree.raw, &mut Vec::new(), &known, &mut paths);
+        let node_fqns = fqns(types);
+        for path in paths {
+            let used = if resource == "sources" {
+                source_fqns.iter().any(|f| f.starts_with(&path))
+            } else {
+                // Analyses' fqn has `analysis` after the package; config paths do not.
+                node_fqns.iter().any(|f| {
+                    f.starts_with(&path)
+                        || (f.len() > 1 && f[0] == path[0] && f[2..].starts_with(&path[1..]))
+                })
+            };
+            if !used {
+                unused.push(format!("{resource}.{}", path.join(".")));
+            }
+        }
+    }
+    if unused.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::warning(
+            "unused-config-path",
+            format!("{} configuration path(s) in dbt_project.yml apply to no resource: {}", unused.len(), unused.join(", ")),
+        )
+        .at(Location::file("dbt_project.yml"))
+        .with_help("check the folder and package names under models:/seeds:/... (their configs currently do nothing)"),
+    )
 }

@@ -16,6 +16,7 @@ pub(super) fn run(settings: Settings, inline: Option<&str>, out: &Output) -> Exi
     if let Some(sql) = inline {
         return match mfb_exec::compile_inline(&parsed, sql) {
             Ok(compiled) => {
+                out.info("CompiledNode", "Compiled inline node is:");
                 out.result(&compiled);
                 ExitStatus::Success
             }

@@ -41,12 +41,11 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             resource_type,
             output,
             output_keys,
-        } => settings::resolve(g, Some(select), "list", false)
-            .map(|mut s| {
-                // ls output is for pipes: templates' log lines stay out of it.
-                s.invocation_id = Some(out.invocation_id.clone());
-                ls::run(s, resource_type, *output, output_keys, out)
-            }),
+        } => settings::resolve(g, Some(select), "list", false).map(|mut s| {
+            // ls output is for pipes: templates' log lines stay out of it.
+            s.invocation_id = Some(out.invocation_id.clone());
+            ls::run(s, resource_type, *output, output_keys, out)
+        }),
         Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
     };
     result.unwrap_or_else(|d| fail(&[d], out))
