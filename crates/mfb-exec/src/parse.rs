@@ -1239,12 +1239,14 @@ fn unused_config_paths(root: &Package, manifest: &Manifest) -> Option<Diagnostic
     fn collect(value: &Value, path: &mut Vec<String>, known: &[&str], out: &mut Vec<Vec<String>>) {
         let Value::Object(map) = value else { return };
         for (key, child) in map {
+            // A mapping under a plain key is a folder, unless the key is a config name
+            // (`meta: {...}`) whose mapping holds no `+` keys.
+            let has_plus_keys = child
+                .as_object()
+                .is_some_and(|m| m.keys().any(|k| k.starts_with('+')));
             let is_folder = !key.starts_with('+')
                 && child.is_object()
-                && !(known.contains(&key.as_str())
-                    && !child
-                        .as_object()
-                        .is_some_and(|m| m.keys().any(|k| k.starts_with('+'))));
+                && (!known.contains(&key.as_str()) || has_plus_keys);
             if is_folder {
                 path.push(key.clone());
                 out.push(path.clone());
