@@ -187,4 +187,6 @@ pub enum Command {
     },
     /// Delete the directories listed in clean-targets.
     Clean,
+    /// Check the project, the profile and the database connection.
+    Debug,
 }

@@ -198,3 +198,36 @@ impl Warehouse for PgWarehouse {
         Ok(!table.rows.is_empty())
     }
 }
+
+/// Connects with the target's settings and runs `select 1`: what `mfb debug` checks.
+/// Returns the server version, or the connection error with its fix.
+pub fn check_connection(target: &ProfileTarget) -> Result<String, mfb_diagnostics::Diagnostic> {
+    use mfb_diagnostics::IntoDiagnostic;
+    let config = connection_config(target).map_err(|m| {
+        mfb_diagnostics::Diagnostic::error("profile-invalid", m)
+            .with_help("fix the profile's fields (see docs/getting-started.md)")
+    })?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            mfb_diagnostics::Diagnostic::error(
+                "runtime",
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
+    rt.block_on(async {
+        let conn = mfb_postgres::connect(&config)
+            .await
+            .map_err(IntoDiagnostic::into_diagnostic)?;
+        let table = conn
+            .fetch("select version()")
+            .await
+            .map_err(IntoDiagnostic::into_diagnostic)?;
+        let version = match table.rows.first().and_then(|r| r.first()) {
+            Some(Cell::Text(v)) => v.clone(),
+            _ => String::from("unknown version"),
+        };
+        Ok(version)
+    })
+}

@@ -3,6 +3,7 @@
 
 mod clean;
 mod compile;
+mod debug;
 mod ls;
 mod parse;
 
@@ -47,6 +48,7 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             ls::run(s, resource_type, *output, output_keys, out)
         }),
         Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
+        Command::Debug => settings::resolve(g, None, "debug", false).map(|s| debug::run(s, out)),
     };
     result.unwrap_or_else(|d| fail(&[d], out))
 }
