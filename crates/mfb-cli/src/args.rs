@@ -189,4 +189,15 @@ pub enum Command {
     Clean,
     /// Check the project, the profile and the database connection.
     Debug,
+    /// Load the seeds' CSV files into PostgreSQL.
+    Seed {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Drop and recreate seed tables instead of truncating them.
+        #[arg(long)]
+        full_refresh: bool,
+        /// Show a preview of loaded seeds (accepted for compatibility).
+        #[arg(long, hide = true)]
+        show: bool,
+    },
 }

@@ -11,6 +11,8 @@ pub mod context;
 pub mod load;
 pub mod naming;
 pub mod parse;
+pub mod results;
+pub mod seed;
 pub mod settings;
 pub mod tests_gen;
 pub mod warehouse;

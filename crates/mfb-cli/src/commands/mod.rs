@@ -6,6 +6,7 @@ mod compile;
 mod debug;
 mod ls;
 mod parse;
+mod seed;
 
 use std::time::Instant;
 
@@ -49,6 +50,12 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
         }),
         Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
         Command::Debug => settings::resolve(g, None, "debug", false).map(|s| debug::run(s, out)),
+        Command::Seed {
+            select,
+            full_refresh,
+            ..
+        } => settings::resolve(g, Some(select), "seed", *full_refresh)
+            .map(|s| seed::run(with_log(s), out)),
     };
     result.unwrap_or_else(|d| fail(&[d], out))
 }
