@@ -62,17 +62,17 @@ if "$MFB_BIN" build --help >/dev/null 2>&1; then
     echo "Docs: generation failed (see above); once it works, the site is $(pwd)/target/index.html"
   fi
 else
-  # This mfb cannot build into PostgreSQL yet (materializations are the next milestone):
-  # show what it does today on the same project, and say so.
-  say "this mfb has no 'build' yet: parsing, compiling and listing the project instead"
+  # This mfb has no `build` (models + tests together) yet: load the seeds and build the
+  # models into PostgreSQL with `seed` and `run`, and say so.
+  say "this mfb has no 'build' yet (tests are the next milestone): running 'seed' then 'run'"
   start=$SECONDS
-  "$MFB_BIN" compile --project-dir . --profiles-dir .
-  echo "compile finished in $((SECONDS - start))s"
-  say "$MFB_BIN ls --resource-type model --output path"
-  "$MFB_BIN" ls --project-dir . --profiles-dir . --resource-type model --output path
+  "$MFB_BIN" seed --project-dir . --profiles-dir .
+  "$MFB_BIN" run --project-dir . --profiles-dir .
+  echo "seed + run finished in $((SECONDS - start))s"
   say "done"
+  echo "Tables and views: schemas ${MFB_SCHEMA:-analytics}_raw, _staging, _intermediate, _marts, e.g."
+  echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'select * from ${MFB_SCHEMA:-analytics}_marts.mart_screener_funnel limit 10'"
   echo "Compiled SQL (identical to dbt-core 1.10's for this project): $(pwd)/target/compiled/mfb/"
-  echo "Manifest: $(pwd)/target/manifest.json"
 fi
 if [ -n "$pg_dir" ]; then
   echo "The throwaway PostgreSQL keeps running for you to explore. Stop it with:"

@@ -189,6 +189,17 @@ pub enum Command {
     Clean,
     /// Check the project, the profile and the database connection.
     Debug,
+    /// Build the selected models in PostgreSQL (view, table, incremental).
+    Run {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Rebuild incremental models from scratch.
+        #[arg(long)]
+        full_refresh: bool,
+        /// Stop at the first failure (accepted; mfb runs one model at a time for now).
+        #[arg(long, short = 'x')]
+        fail_fast: bool,
+    },
     /// Load the seeds' CSV files into PostgreSQL.
     Seed {
         #[command(flatten)]

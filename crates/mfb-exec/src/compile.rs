@@ -43,11 +43,24 @@ fn render_node(
     index: &Arc<RefIndex>,
     node: &Node,
 ) -> Result<String, Diagnostic> {
-    let loaded = &parsed.loaded;
     let source: &str = parsed
         .invocations
         .get(&node.unique_id)
         .map_or(&node.raw_code, |s| s.as_str());
+    render_for_node(parsed, run, index, node, source, false)
+}
+
+/// Renders `source` (the node's SQL, or one of its hooks) in the node's context:
+/// `this`, `model`, `config`, `ref`, `source`, `is_incremental()`.
+pub fn render_for_node(
+    parsed: &Parsed,
+    run: &Arc<mfb_jinja::RunContext>,
+    index: &Arc<RefIndex>,
+    node: &Node,
+    source: &str,
+    incremental: bool,
+) -> Result<String, Diagnostic> {
+    let loaded = &parsed.loaded;
     let display = node.defined_at.file.to_string_lossy().into_owned();
     let config = Arc::new(node.config.clone());
     let scope = NodeScope::new(&node.package_name, Some(node.unique_id.as_str()))
@@ -61,7 +74,10 @@ fn render_node(
         .set("model", model_value(node))
         .set("database", JinjaValue::from(node.database.as_str()))
         .set("schema", JinjaValue::from(node.schema.as_str()))
-        .set("is_incremental", JinjaValue::from_function(|| false))
+        .set(
+            "is_incremental",
+            JinjaValue::from_function(move || incremental),
+        )
         .set(
             "should_full_refresh",
             JinjaValue::from(loaded.settings.full_refresh),
@@ -81,7 +97,7 @@ fn render_node(
 
 /// Prepends the ephemeral models a node refers to (recursively, dependencies first) as
 /// CTEs, the way dbt does: into the existing `with` clause, or as a new one.
-fn inject_ctes(
+pub fn inject_ctes(
     manifest: &Manifest,
     node: &Node,
     sql: &str,
@@ -169,7 +185,7 @@ fn mentions_graph(parsed: &Parsed) -> bool {
 }
 
 /// The run context for compiling: `graph` available, `execute` true.
-fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
+pub fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
     let loaded = &parsed.loaded;
     let mut globals = crate::load::globals(
         &loaded.target_value,

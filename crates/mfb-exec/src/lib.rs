@@ -12,6 +12,7 @@ pub mod load;
 pub mod naming;
 pub mod parse;
 pub mod results;
+pub mod run;
 pub mod seed;
 pub mod settings;
 pub mod tests_gen;

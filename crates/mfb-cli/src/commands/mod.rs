@@ -6,6 +6,7 @@ mod compile;
 mod debug;
 mod ls;
 mod parse;
+mod run;
 mod seed;
 
 use std::time::Instant;
@@ -50,6 +51,12 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
         }),
         Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
         Command::Debug => settings::resolve(g, None, "debug", false).map(|s| debug::run(s, out)),
+        Command::Run {
+            select,
+            full_refresh,
+            ..
+        } => settings::resolve(g, Some(select), "run", *full_refresh)
+            .map(|s| run::run(with_log(s), out)),
         Command::Seed {
             select,
             full_refresh,
