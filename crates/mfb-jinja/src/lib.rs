@@ -193,7 +193,9 @@ impl Runtime {
                     format!("cannot {method}() {}: it was not built with [] or {{}}; copy it first, e.g. {{% set xs = [] %}}{{% do xs.extend(value) %}}", kind_name(value)),
                 ));
             }
+            // Python's methods give mutable lists (`'a,b'.split(',')` can be appended to).
             minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+                .map(|v| if matches!(v.kind(), ValueKind::Seq) { collections::to_mutable(&v) } else { v })
                 .map_err(|e| {
                     if e.kind() == minijinja::ErrorKind::UnknownMethod {
                         minijinja::Error::new(

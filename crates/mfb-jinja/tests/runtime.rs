@@ -396,3 +396,15 @@ fn call_blocks_with_arguments_get_them() {
         "[1:A][2:B]"
     );
 }
+
+#[test]
+fn split_results_are_mutable() {
+    let rt = runtime(&[]);
+    assert_eq!(
+        ok(
+            &rt,
+            "{% set parts = 'a,b'.split(',') %}{% do parts.append('c') %}{{ parts | join('-') }}"
+        ),
+        "a-b-c"
+    );
+}

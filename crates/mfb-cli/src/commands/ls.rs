@@ -28,7 +28,9 @@ fn parse_types(types: &[String]) -> Result<Option<HashSet<&'static str>>, Diagno
     let mut set = HashSet::new();
     for t in types {
         match t.as_str() {
-            "all" | "default" => return Ok(None),
+            // `all` lists everything, analyses included; `default` is dbt's default set.
+            "all" => return Ok(Some(known.iter().copied().collect())),
+            "default" => return Ok(None),
             other => match known.iter().find(|k| **k == other) {
                 Some(k) => {
                     set.insert(*k);
