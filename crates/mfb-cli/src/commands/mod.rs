@@ -186,3 +186,70 @@ pub(crate) fn write_manifest(parsed: &Parsed) -> Result<std::path::PathBuf, Diag
         })?;
     Ok(path)
 }
+
+/// A progress line padded with dots to a status in brackets, like dbt's.
+pub(crate) fn dotted(text: &str, status: &str) -> String {
+    let width = 70usize.saturating_sub(text.chars().count()).max(3);
+    format!("{text} {} [{status}]", ".".repeat(width))
+}
+
+/// The end of a command that ran nodes: writes manifest.json and run_results.json, prints
+/// the summary (`Done. PASS=.. ERROR=.. SKIP=..`) and the errors, and picks the exit code.
+pub(crate) fn finish_run(
+    parsed: &Parsed,
+    results: &[mfb_exec::results::NodeResult],
+    started: Instant,
+    which: &str,
+    noun: &str,
+    out: &Output,
+) -> ExitStatus {
+    use mfb_exec::results::Status;
+    let elapsed = started.elapsed().as_secs_f64();
+    let target = mfb_exec::compile::target_dir(parsed);
+    let args =
+        serde_json::json!({"which": which, "full_refresh": parsed.loaded.settings.full_refresh});
+    if let Err(d) = write_manifest(parsed).and_then(|_| {
+        mfb_exec::results::write_run_results(&target, results, &out.invocation_id, elapsed, args)
+    }) {
+        return fail(&[d], out);
+    }
+    let errors: Vec<Diagnostic> = results
+        .iter()
+        .filter_map(|r| r.diagnostic.clone())
+        .collect();
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    out.info(
+        "FinishedRunningStats",
+        &format!(
+            "Finished running {} {noun} in {elapsed:.2}s.",
+            results.len()
+        ),
+    );
+    if errors.is_empty() {
+        out.info(
+            "EndOfRunSummary",
+            &out.paint("Completed successfully", "32"),
+        );
+    } else {
+        out.info(
+            "EndOfRunSummary",
+            &out.paint(&format!("Completed with {} errors:", errors.len()), "31"),
+        );
+        report::emit(&errors, out);
+    }
+    out.info(
+        "StatsLine",
+        &format!(
+            "Done. PASS={} WARN=0 ERROR={} SKIP={} TOTAL={}",
+            count(Status::Success),
+            count(Status::Error),
+            count(Status::Skipped),
+            results.len()
+        ),
+    );
+    if errors.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    }
+}

@@ -12,11 +12,6 @@ use crate::output::Output;
 
 struct Lines<'a>(&'a Output);
 
-fn dotted(text: &str, status: &str) -> String {
-    let width = 70usize.saturating_sub(text.chars().count()).max(3);
-    format!("{text} {} [{status}]", ".".repeat(width))
-}
-
 fn materialized(node: &Node) -> &str {
     node.config
         .get("materialized")
@@ -32,7 +27,7 @@ impl mfb_exec::seed::Progress for Lines<'_> {
             node.schema,
             node.alias
         );
-        self.0.info("LogStartLine", &dotted(&what, "RUN"));
+        self.0.info("LogStartLine", &super::dotted(&what, "RUN"));
     }
     fn done(&self, index: usize, total: usize, node: &Node, r: &NodeResult) {
         let (word, status) = match r.status {
@@ -56,7 +51,8 @@ impl mfb_exec::seed::Progress for Lines<'_> {
             node.schema,
             node.alias
         );
-        self.0.info("LogModelResult", &dotted(&what, &status));
+        self.0
+            .info("LogModelResult", &super::dotted(&what, &status));
     }
 }
 
@@ -74,53 +70,8 @@ pub(super) fn run(settings: Settings, out: &Output) -> ExitStatus {
         Ok(r) => r,
         Err(d) => return super::fail(&d, out),
     };
-    let elapsed = started.elapsed().as_secs_f64();
-    let target = mfb_exec::compile::target_dir(&parsed);
-    let args =
-        serde_json::json!({"which": "run", "full_refresh": parsed.loaded.settings.full_refresh});
-    if let Err(d) = super::write_manifest(&parsed).and_then(|_| {
-        mfb_exec::results::write_run_results(&target, &results, &out.invocation_id, elapsed, args)
-    }) {
-        return super::fail(&[d], out);
-    }
-    let errors: Vec<_> = results
-        .iter()
-        .filter_map(|r| r.diagnostic.clone())
-        .collect();
-    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-    out.info(
-        "FinishedRunningStats",
-        &format!(
-            "Finished running {} models in {elapsed:.2}s.",
-            results.len()
-        ),
-    );
-    if errors.is_empty() {
-        out.info(
-            "EndOfRunSummary",
-            &out.paint("Completed successfully", "32"),
-        );
-    } else {
-        out.info(
-            "EndOfRunSummary",
-            &out.paint(&format!("Completed with {} errors:", errors.len()), "31"),
-        );
-        crate::report::emit(&errors, out);
-    }
-    out.info(
-        "StatsLine",
-        &format!(
-            "Done. PASS={} WARN=0 ERROR={} SKIP={} TOTAL={}",
-            count(Status::Success),
-            count(Status::Error),
-            count(Status::Skipped),
-            results.len()
-        ),
-    );
+    let status = super::finish_run(&parsed, &results, started, "run", "models", out);
+    // The process ends next: freeing a large project's manifest would only cost time.
     std::mem::forget(parsed);
-    if errors.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    }
+    status
 }

@@ -11,18 +11,13 @@ use crate::output::Output;
 
 struct Lines<'a>(&'a Output);
 
-fn dotted(text: &str, status: &str) -> String {
-    let width = 70usize.saturating_sub(text.chars().count()).max(3);
-    format!("{text} {} [{status}]", ".".repeat(width))
-}
-
 impl mfb_exec::seed::Progress for Lines<'_> {
     fn start(&self, index: usize, total: usize, node: &Node) {
         let what = format!(
             "{index} of {total} START seed file {}.{}",
             node.schema, node.alias
         );
-        self.0.info("SeedStart", &dotted(&what, "RUN"));
+        self.0.info("SeedStart", &super::dotted(&what, "RUN"));
     }
     fn done(&self, index: usize, total: usize, node: &Node, r: &NodeResult) {
         let (word, status) = match r.status {
@@ -43,7 +38,7 @@ impl mfb_exec::seed::Progress for Lines<'_> {
             "{index} of {total} {word} loaded seed file {}.{}",
             node.schema, node.alias
         );
-        self.0.info("SeedDone", &dotted(&what, &status));
+        self.0.info("SeedDone", &super::dotted(&what, &status));
     }
 }
 
@@ -61,51 +56,8 @@ pub(super) fn run(settings: Settings, out: &Output) -> ExitStatus {
         Ok(r) => r,
         Err(d) => return super::fail(&d, out),
     };
-    let elapsed = started.elapsed().as_secs_f64();
-    let target = mfb_exec::compile::target_dir(&parsed);
-    let args =
-        serde_json::json!({"which": "seed", "full_refresh": parsed.loaded.settings.full_refresh});
-    if let Err(d) = super::write_manifest(&parsed).and_then(|_| {
-        mfb_exec::results::write_run_results(&target, &results, &out.invocation_id, elapsed, args)
-    }) {
-        return super::fail(&[d], out);
-    }
-    let errors: Vec<_> = results
-        .iter()
-        .filter_map(|r| r.diagnostic.clone())
-        .collect();
-    let pass = results
-        .iter()
-        .filter(|r| r.status == Status::Success)
-        .count();
-    out.info(
-        "FinishedRunningStats",
-        &format!("Finished running {} seeds in {elapsed:.2}s.", results.len()),
-    );
-    if errors.is_empty() {
-        out.info(
-            "EndOfRunSummary",
-            &out.paint("Completed successfully", "32"),
-        );
-    } else {
-        out.info(
-            "EndOfRunSummary",
-            &out.paint(&format!("Completed with {} errors:", errors.len()), "31"),
-        );
-        crate::report::emit(&errors, out);
-    }
-    out.info(
-        "StatsLine",
-        &format!(
-            "Done. PASS={pass} WARN=0 ERROR={} SKIP=0 TOTAL={}",
-            errors.len(),
-            results.len()
-        ),
-    );
+    let status = super::finish_run(&parsed, &results, started, "seed", "seeds", out);
+    // The process ends next: freeing a large project's manifest would only cost time.
     std::mem::forget(parsed);
-    if errors.is_empty() {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    }
+    status
 }
