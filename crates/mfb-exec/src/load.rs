@@ -40,10 +40,10 @@ impl std::fmt::Debug for Loaded {
 }
 
 /// Renders YAML strings through the Jinja runtime (for profiles and dbt_project.yml).
-struct YamlRenderer<'a> {
-    runtime: &'a Runtime,
-    run: Arc<RunContext>,
-    package: &'a str,
+pub(crate) struct YamlRenderer<'a> {
+    pub(crate) runtime: &'a Runtime,
+    pub(crate) run: Arc<RunContext>,
+    pub(crate) package: &'a str,
 }
 
 impl Render for YamlRenderer<'_> {
@@ -223,6 +223,7 @@ pub fn load(settings: Settings) -> Result<Loaded, Diagnostics> {
         project_dir: settings.project_dir.clone(),
     })
     .map_err(errors)?;
+    check_packages_installed(&project)?;
     let (runtime, jinja_errors) = Runtime::new(
         &project.root_package().name,
         project
@@ -265,6 +266,21 @@ pub fn load(settings: Settings) -> Result<Loaded, Diagnostics> {
         &renderer,
     )
     .map_err(|e| vec![e.into_diagnostic()])?;
+    if target.adapter_type != "postgres" {
+        return Err(vec![
+            Diagnostic::error(
+                "adapter-unsupported",
+                format!(
+                    "target `{}` of profile `{}` has type `{}`; mfb works with PostgreSQL only",
+                    target.target_name, target.profile_name, target.adapter_type
+                ),
+            )
+            .at(Location::file(target.file.display().to_string()))
+            .with_help(
+                "set `type: postgres` (and postgres connection fields), or choose another --target",
+            ),
+        ]);
+    }
     if let Some(threads) = settings.threads {
         target.threads = threads;
     }
@@ -358,4 +374,32 @@ pub fn load(settings: Settings) -> Result<Loaded, Diagnostics> {
         invocation_id,
         warnings,
     })
+}
+
+/// Like dbt: packages declared in `packages.yml` / `dependencies.yml` must be installed
+/// (`dbt_packages/`) before anything else, or every reference to them fails obscurely.
+fn check_packages_installed(project: &Project) -> Result<(), Diagnostics> {
+    let root = project.root_package();
+    for file in ["packages.yml", "dependencies.yml"] {
+        let Ok(text) = std::fs::read_to_string(root.root.join(file)) else {
+            continue;
+        };
+        let declared = serde_yaml::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("packages").and_then(Value::as_array).map(Vec::len))
+            .unwrap_or(0);
+        let installed = project.packages.len() - 1;
+        if declared > installed {
+            return Err(vec![Diagnostic::error(
+                "packages-not-installed",
+                format!(
+                    "{file} declares {declared} package(s), but only {installed} are installed in {}",
+                    project.packages_install_path
+                ),
+            )
+            .at(Location::file(file))
+            .with_help("install them first with `dbt deps` (mfb's own `deps` command is not written yet)")]);
+        }
+    }
+    Ok(())
 }

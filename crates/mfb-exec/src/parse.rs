@@ -373,7 +373,36 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 let late_config = root_override(root, pkg, tree, &node.fqn);
                 let mut config = project_config(root, pkg, tree, &node.fqn);
                 let node_props = props.and_then(|m| m.get(&node.name)).copied();
-                let prop_config = apply_props(&mut node, node_props.as_ref(), &docs_by_name);
+                let mut prop_config = apply_props(&mut node, node_props.as_ref(), &docs_by_name);
+                // Properties YAML config values may be Jinja, like dbt_project.yml's.
+                if prop_config.values().any(has_jinja) {
+                    let mut value = Value::Object(prop_config.clone().into_iter().collect());
+                    let renderer = crate::load::YamlRenderer {
+                        runtime: &loaded.runtime,
+                        run: loaded.run.clone(),
+                        package: &pkg.name,
+                    };
+                    let at = Location::new(
+                        format!(
+                            "{}{}",
+                            display_prefix(project, pkg),
+                            node.patch_path
+                                .as_deref()
+                                .and_then(|p| p.split_once("://"))
+                                .map_or("", |(_, f)| f)
+                        ),
+                        node_props.map_or(0, |p| p.origin.line),
+                        0,
+                    );
+                    match mfb_project::config::render_config_strings(&mut value, &renderer, &at) {
+                        Ok(()) => {
+                            if let Value::Object(map) = value {
+                                prop_config = map.into_iter().collect();
+                            }
+                        }
+                        Err(e) => errors.push(e.into_diagnostic()),
+                    }
+                }
                 merge_config(&mut config, &prop_config);
                 node.config = config;
                 pending.push(Pending {
@@ -1313,4 +1342,13 @@ fn unused_config_paths(root: &Package, manifest: &Manifest) -> Option<Diagnostic
         .at(Location::file("dbt_project.yml"))
         .with_help("check the folder and package names under models:/seeds:/... (their configs currently do nothing)"),
     )
+}
+
+fn has_jinja(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{") || s.contains("{%"),
+        Value::Array(items) => items.iter().any(has_jinja),
+        Value::Object(map) => map.values().any(has_jinja),
+        _ => false,
+    }
 }
