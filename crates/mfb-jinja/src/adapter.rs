@@ -352,10 +352,7 @@ impl Object for ResultTable {
     ) -> Result<Value, Error> {
         match method {
             "print_table" => Ok(Value::from("")),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("table has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("table", method)),
         }
     }
 }
@@ -413,10 +410,7 @@ impl Object for Row {
             "dict" => Ok(Value::from_pairs(
                 self.names.iter().cloned().zip(self.values.iter().cloned()),
             )),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("row has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("row", method)),
         }
     }
 }
@@ -476,10 +470,7 @@ impl Object for TableColumn {
     ) -> Result<Value, Error> {
         match method {
             "values" => Ok(MutList::value(self.values.clone())),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("column has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("column", method)),
         }
     }
 }

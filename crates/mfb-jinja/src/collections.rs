@@ -390,6 +390,14 @@ pub fn make_dict(map: Value) -> Result<Value, Error> {
     Ok(MutDict::value(entries))
 }
 
+/// The error for a method a template object does not have (`owner` names the object).
+pub fn no_method(owner: &str, method: &str) -> Error {
+    Error::new(
+        ErrorKind::UnknownMethod,
+        format!("{owner} has no method `{method}`"),
+    )
+}
+
 /// Converts any serializable value into a template value.
 pub fn from_serde<T: serde::Serialize>(value: &T) -> Value {
     Value::from(minijinja::value::Serde(value))

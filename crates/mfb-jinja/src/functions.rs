@@ -138,10 +138,7 @@ impl Object for Exceptions {
                 with_scope(state, |s| s.run.sink.warn(&msg));
                 Ok(Value::from(""))
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("exceptions has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("exceptions", method)),
         }
     }
 }

@@ -156,10 +156,7 @@ impl Object for PyDateTime {
                     utc: self.utc,
                 }))
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("datetime has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("datetime", method)),
         }
     }
 
@@ -239,10 +236,7 @@ impl Object for PyDate {
                 };
                 Ok(Value::from_object(PyDate(value)))
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("date has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("date", method)),
         }
     }
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -272,10 +266,7 @@ impl Object for PyTimedelta {
     ) -> Result<Value, Error> {
         match method {
             "total_seconds" => Ok(Value::from(self.0.num_milliseconds() as f64 / 1000.0)),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("timedelta has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("timedelta", method)),
         }
     }
 }
@@ -347,10 +338,7 @@ impl Object for DatetimeClass {
                     .map_err(|e| err(format!("fromisoformat('{s}'): {e}")))?;
                 Ok(Value::from_object(PyDateTime { value, utc: false }))
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("datetime.datetime has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("datetime.datetime", method)),
         }
     }
 }
@@ -375,10 +363,7 @@ impl Object for DateClass {
             "today" => Ok(Value::from_object(PyDate(
                 chrono::Local::now().date_naive(),
             ))),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("datetime.date has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("datetime.date", method)),
         }
     }
 }
@@ -531,10 +516,7 @@ impl Object for MatchObject {
                 self.0.get(i).cloned().ok_or_else(|| err("no such group"))
             }
             "groups" => Ok(Value::from(self.0[1..].to_vec())),
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("match has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("match", method)),
         }
     }
 }

@@ -317,10 +317,7 @@ impl Object for ConfigObject {
                         .is_some_and(|v| v.is_true()),
                 ))
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("config has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("config", method)),
         }
     }
 }

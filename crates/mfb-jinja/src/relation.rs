@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, Value, from_args};
-use minijinja::{Error, ErrorKind, State};
+use minijinja::{Error, State};
 
 /// A database relation as dbt's Jinja sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -219,10 +219,7 @@ impl Object for Relation {
                 kwargs.assert_all_used()?;
                 Ok(rel.into_value())
             }
-            _ => Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("Relation has no method `{method}`"),
-            )),
+            _ => Err(crate::collections::no_method("Relation", method)),
         }
     }
 
@@ -243,10 +240,7 @@ impl Object for RelationApi {
         args: &[Value],
     ) -> Result<Value, Error> {
         if method != "create" {
-            return Err(Error::new(
-                ErrorKind::UnknownMethod,
-                format!("api.Relation has no method `{method}`"),
-            ));
+            return Err(crate::collections::no_method("api.Relation", method));
         }
         let (kwargs,): (Kwargs,) = from_args(args)?;
         let get = |k: &str| -> Result<Option<String>, Error> {
