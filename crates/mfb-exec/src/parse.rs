@@ -787,6 +787,18 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             }
         }
     }
+    // Dispatch implementations of test macros defined outside the built-in package: such
+    // tests must be rendered to learn their dependencies (computed once, not per test).
+    let overridden_impls: HashSet<&str> = runtime
+        .registry()
+        .defs()
+        .iter()
+        .filter(|d| {
+            d.package != mfb_jinja::INTERNAL_PACKAGE
+                && (d.name.starts_with("default__test_") || d.name.starts_with("postgres__test_"))
+        })
+        .map(|d| d.name.as_str())
+        .collect();
     let mut tests: Vec<Pending> = test_pending
         .into_iter()
         .map(|(t, pkg_name, spec_config, display)| {
@@ -796,7 +808,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             merge_config(&mut config, &spec_config);
             node.config = config;
             invocations.insert(node.unique_id.clone(), t.invocation.clone());
-            let static_deps = static_test_deps(runtime, &node);
+            let static_deps = static_test_deps(runtime, &overridden_impls, &node);
             let late_config = root_override(root, pkg, |p| &p.tests, &node.fqn);
             Pending {
                 static_deps,
@@ -1093,6 +1105,7 @@ fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
 /// test at parse time records exactly these calls and nothing else.
 fn static_test_deps(
     runtime: &mfb_jinja::Runtime,
+    overridden: &HashSet<&str>,
     node: &Node,
 ) -> Option<(Vec<RefCall>, Vec<[String; 2]>)> {
     let meta = node.test_metadata.as_ref()?;
@@ -1106,12 +1119,9 @@ fn static_test_deps(
     if found.def().package != mfb_jinja::INTERNAL_PACKAGE {
         return None;
     }
-    let (default_impl, postgres_impl) = (format!("default__{name}"), format!("postgres__{name}"));
-    let overridden = registry.defs().iter().any(|d| {
-        d.package != mfb_jinja::INTERNAL_PACKAGE
-            && (d.name == default_impl || d.name == postgres_impl)
-    });
-    if overridden {
+    if overridden.contains(format!("default__{name}").as_str())
+        || overridden.contains(format!("postgres__{name}").as_str())
+    {
         return None;
     }
     let mut refs = Vec::new();
