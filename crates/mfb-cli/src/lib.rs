@@ -20,6 +20,8 @@ pub enum ExitStatus {
     Failure = 1,
     /// Bad usage, configuration or a compile error.
     Error = 2,
+    /// Ctrl-C: in-flight statements were cancelled and rolled back.
+    Interrupted = 130,
 }
 
 /// Runs `mfb` with these arguments and returns the exit status.

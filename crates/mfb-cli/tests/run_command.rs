@@ -65,7 +65,7 @@ fn rebuilds_keep_dependents_and_failures_keep_old_tables() {
     let (code, text) = mfb(p, &["run"]);
     assert_eq!(code, 0, "{text}");
     assert!(
-        text.contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 TOTAL=3"),
+        text.contains("Done. PASS=3 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=3"),
         "{text}"
     );
     assert_eq!(one(&db, "select count(*)::text from analytics.child"), "3");

@@ -40,7 +40,7 @@ fn seeds_load_reload_and_fail_safely() {
     let (code, text) = mfb(p, &["seed"]);
     assert_eq!(code, 0, "{text}");
     assert!(
-        text.contains("Done. PASS=2 WARN=0 ERROR=0 SKIP=0 TOTAL=2"),
+        text.contains("Done. PASS=2 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=2"),
         "{text}"
     );
     let types = db.query_text(

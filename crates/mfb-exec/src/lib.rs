@@ -8,13 +8,18 @@
 
 pub mod compile;
 pub mod context;
+pub mod engine;
 pub mod load;
+pub mod materialize;
 pub mod naming;
 pub mod parse;
 pub mod results;
 pub mod run;
+pub mod schedule;
 pub mod seed;
 pub mod settings;
+pub mod snapshot;
+pub mod test;
 pub mod tests_gen;
 pub mod warehouse;
 

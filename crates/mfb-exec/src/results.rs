@@ -8,9 +8,16 @@ use serde_json::{Value, json};
 /// How a node ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// A model, seed or snapshot was built.
     Success,
     Error,
     Skipped,
+    /// A test found no failing rows (or fewer than its thresholds).
+    Pass,
+    /// A test crossed its `error_if` threshold (with `severity: error`).
+    Fail,
+    /// A test crossed its `warn_if` threshold, or failed with `severity: warn`.
+    Warn,
 }
 
 impl Status {
@@ -20,7 +27,15 @@ impl Status {
             Status::Success => "success",
             Status::Error => "error",
             Status::Skipped => "skipped",
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
         }
+    }
+
+    /// Whether nodes downstream of one that ended so must be skipped.
+    pub fn blocks_downstream(self) -> bool {
+        matches!(self, Status::Error | Status::Skipped | Status::Fail)
     }
 }
 
@@ -41,6 +56,32 @@ pub struct NodeResult {
     pub compiled_code: Option<String>,
     /// The error, for the terminal.
     pub diagnostic: Option<Diagnostic>,
+    /// A test's failure count (`failures` in run_results.json); None for other nodes.
+    pub failures: Option<i64>,
+    /// The worker that ran it (`Thread-1 (worker)` in dbt's words).
+    pub thread_id: String,
+}
+
+impl NodeResult {
+    /// A result for `node` that did not run (`status` Skipped or Error) with `message`.
+    pub fn not_run(node: &mfb_graph::Node, status: Status, message: String) -> NodeResult {
+        let at = now();
+        NodeResult {
+            unique_id: node.unique_id.to_string(),
+            status,
+            message,
+            rows_affected: -1,
+            code: String::new(),
+            started_at: at.clone(),
+            completed_at: at,
+            execution_time: 0.0,
+            relation_name: node.relation_name.clone(),
+            compiled_code: node.compiled_code.clone(),
+            diagnostic: None,
+            failures: None,
+            thread_id: "Thread-1".to_owned(),
+        }
+    }
 }
 
 /// Current UTC time as dbt writes it.
@@ -61,22 +102,23 @@ pub fn write_run_results(
     let results: Vec<Value> = results
         .iter()
         .map(|r| {
-            let adapter_response = if r.status == Status::Success {
-                json!({"_message": r.message, "code": r.code, "rows_affected": r.rows_affected})
-            } else {
-                json!({})
-            };
+            let adapter_response =
+                if !matches!(r.status, Status::Error | Status::Skipped) && !r.code.is_empty() {
+                    json!({"_message": r.message, "code": r.code, "rows_affected": r.rows_affected})
+                } else {
+                    json!({})
+                };
             json!({
                 "status": r.status.as_str(),
                 "timing": [
                     {"name": "compile", "started_at": r.started_at, "completed_at": r.started_at},
                     {"name": "execute", "started_at": r.started_at, "completed_at": r.completed_at},
                 ],
-                "thread_id": "Thread-1",
+                "thread_id": r.thread_id,
                 "execution_time": r.execution_time,
                 "adapter_response": adapter_response,
                 "message": r.message,
-                "failures": Value::Null,
+                "failures": r.failures,
                 "unique_id": r.unique_id,
                 "compiled": r.compiled_code.is_some(),
                 "compiled_code": r.compiled_code,

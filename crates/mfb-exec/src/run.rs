@@ -1,454 +1,63 @@
-//! `mfb run`: build the selected models in dependency order.
-//!
-//! Each model is built under a temporary name and swapped in by renames inside one
-//! transaction, so a reader never sees a missing or half-built relation and a failure
-//! leaves the old one as it was. Views that depend on the old relation (and would be
-//! dropped with it) are recreated in the same transaction: if one no longer fits the new
-//! relation, the whole swap is rolled back and the error names it. Downstream of a failure
-//! is skipped. Templates render between database calls, never inside them (the Jinja
-//! runtime's own database access blocks on its own runtime).
-
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::Instant;
+//! `mfb run` and `mfb build`: plan the selected nodes and run them on the session's
+//! threads (see [`crate::engine`] and [`crate::schedule`]).
 
 use indexmap::IndexSet;
-use mfb_diagnostics::{Diagnostic, IntoDiagnostic};
 use mfb_graph::{Node, ResourceType, UniqueId};
-use mfb_postgres::{Connection, PgError, RelationKind, quote_ident};
 use serde_json::Value;
 
-use crate::compile::{compile_context, inject_ctes, render_for_node};
-use crate::context::RefIndex;
-use crate::results::{NodeResult, Status, now};
-use crate::seed::Progress;
+use crate::engine::Session;
+use crate::results::NodeResult;
+use crate::schedule::{Plan, Policy, Progress};
 use crate::{Diagnostics, Parsed};
 
-type Rt = tokio::runtime::Runtime;
-
-fn pg(e: PgError, node: &Node) -> Diagnostic {
-    e.into_diagnostic()
-        .with_note(format!("while building {}", node.unique_id))
+/// Whether `node` is a model that builds a relation (not ephemeral, not empty).
+pub fn builds_relation(n: &Node) -> bool {
+    n.resource_type == ResourceType::Model
+        && n.config.get("materialized").and_then(Value::as_str) != Some("ephemeral")
+        && !n.raw_code.trim().is_empty()
 }
 
-fn keyword(kind: RelationKind) -> &'static str {
-    match kind {
-        RelationKind::View => "view",
-        RelationKind::MaterializedView => "materialized view",
-        RelationKind::Foreign => "foreign table",
-        _ => "table",
+/// Compiles the selected nodes, opens a session for the schemas of `nodes`, runs the
+/// on-run-start hooks, the plan, and the on-run-end hooks.
+pub fn run_plan(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+    keep: impl Fn(&Node) -> bool,
+    policy: Policy,
+    progress: &dyn Progress,
+) -> Result<Vec<NodeResult>, Diagnostics> {
+    crate::compile(parsed, selected)?;
+    let parsed: &Parsed = parsed;
+    let nodes: Vec<&Node> = parsed
+        .dag
+        .topo_order()
+        .iter()
+        .filter(|id| selected.contains(*id))
+        .filter_map(|id| parsed.manifest.nodes.get(id))
+        .filter(|n| keep(n))
+        .collect();
+    let schemas: IndexSet<&str> = nodes
+        .iter()
+        .filter(|n| n.resource_type != ResourceType::Test)
+        .map(|n| n.schema.as_str())
+        .collect();
+    let schemas: Vec<&str> = schemas.into_iter().collect();
+    let session = Session::open(parsed, &schemas)?;
+    session.run_project_hooks("-on-run-start-")?;
+    let plan = Plan::new(nodes);
+    let results = session.execute(&plan, policy, progress);
+    if !crate::engine::interrupted() {
+        session.run_project_hooks("-on-run-end-")?;
     }
-}
-
-/// A hook of a node's config: its SQL (a Jinja template) and whether it runs inside the
-/// model's transaction.
-fn hooks(node: &Node, key: &str) -> Vec<(String, bool)> {
-    node.config
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|h| match h {
-                    Value::String(s) => Some((s.clone(), true)),
-                    Value::Object(o) => Some((
-                        o.get("sql")?.as_str()?.to_owned(),
-                        o.get("transaction")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(true),
-                    )),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-struct Ctx<'a> {
-    parsed: &'a Parsed,
-    run: Arc<mfb_jinja::RunContext>,
-    index: Arc<RefIndex>,
-    rt: Rt,
-}
-
-impl Ctx<'_> {
-    fn render_hooks(
-        &self,
-        node: &Node,
-        key: &str,
-    ) -> Result<(Vec<String>, Vec<String>), Diagnostic> {
-        let mut inside = Vec::new();
-        let mut outside = Vec::new();
-        for (sql, in_txn) in hooks(node, key) {
-            let text = render_for_node(self.parsed, &self.run, &self.index, node, &sql, false)?;
-            if !text.trim().is_empty() {
-                if in_txn {
-                    inside.push(text)
-                } else {
-                    outside.push(text)
-                }
-            }
-        }
-        Ok((inside, outside))
-    }
-
-    fn exec(
-        &self,
-        conn: &Connection,
-        sql: &str,
-        node: &Node,
-    ) -> Result<mfb_postgres::ExecResponse, Diagnostic> {
-        self.rt.block_on(conn.execute(sql)).map_err(|e| pg(e, node))
-    }
-}
-
-/// Builds one model; returns (message, rows affected, the SQL that ran).
-fn materialize(
-    ctx: &Ctx<'_>,
-    conn: &mut Connection,
-    node: &Node,
-    existing: Option<RelationKind>,
-) -> Result<(String, i64, String), Diagnostic> {
-    let loaded = &ctx.parsed.loaded;
-    let materialized = node
-        .config
-        .get("materialized")
-        .and_then(Value::as_str)
-        .unwrap_or("view");
-    let full_refresh = loaded.settings.full_refresh
-        || node.config.get("full_refresh").and_then(Value::as_bool) == Some(true);
-    let incremental = materialized == "incremental" && existing.is_some() && !full_refresh;
-    let sql = if incremental {
-        let source = &node.raw_code;
-        let body = render_for_node(ctx.parsed, &ctx.run, &ctx.index, node, source, true)?;
-        let bodies: indexmap::IndexMap<UniqueId, String> = ctx
-            .parsed
-            .manifest
-            .nodes
-            .values()
-            .filter_map(|n| Some((n.unique_id.clone(), n.compiled_code.clone()?)))
-            .collect();
-        inject_ctes(&ctx.parsed.manifest, node, &body, &bodies)
-    } else {
-        node.compiled_code.clone().unwrap_or_default()
-    };
-    let (pre_in, pre_out) = ctx.render_hooks(node, "pre-hook")?;
-    let (post_in, post_out) = ctx.render_hooks(node, "post-hook")?;
-    let (schema, alias) = (quote_ident(&node.schema), quote_ident(&node.alias));
-    let target = format!("{schema}.{alias}");
-    let mut ran = Vec::new();
-    for h in &pre_out {
-        ctx.exec(conn, h, node)?;
-        ran.push(h.clone());
-    }
-    let result = match materialized {
-        "view" | "table" => swap(
-            ctx,
-            conn,
-            node,
-            materialized,
-            &sql,
-            existing,
-            &pre_in,
-            &post_in,
-            &mut ran,
-        ),
-        "incremental" if incremental => {
-            merge_in(ctx, conn, node, &sql, &target, &pre_in, &post_in, &mut ran)
-        }
-        "incremental" => swap(
-            ctx, conn, node, "table", &sql, existing, &pre_in, &post_in, &mut ran,
-        ),
-        other => Err(Diagnostic::error(
-            "materialization-unsupported",
-            format!("materialization `{other}` is not supported by mfb yet"),
-        )
-        .at(node.defined_at.clone())
-        .with_help("use view, table or incremental for now; see docs/compatibility.md")),
-    }?;
-    for h in &post_out {
-        ctx.exec(conn, h, node)?;
-        ran.push(h.clone());
-    }
-    Ok((result.0, result.1, ran.join(";\n\n")))
-}
-
-/// view/table: create under a temporary name, swap by renames, recreate dependent views,
-/// all in one transaction.
-#[allow(clippy::too_many_arguments)]
-fn swap(
-    ctx: &Ctx<'_>,
-    conn: &mut Connection,
-    node: &Node,
-    kind: &str,
-    sql: &str,
-    existing: Option<RelationKind>,
-    pre: &[String],
-    post: &[String],
-    ran: &mut Vec<String>,
-) -> Result<(String, i64), Diagnostic> {
-    let schema = quote_ident(&node.schema);
-    let tmp_name = format!("{}__dbt_tmp", node.alias);
-    let backup_name = format!("{}__dbt_backup", node.alias);
-    let rt = &ctx.rt;
-    rt.block_on(async {
-        let txn = conn.begin().await.map_err(|e| pg(e, node))?;
-        run_sql(&txn, format!("create schema if not exists {schema}"), node, ran).await?;
-        // Leftovers of a killed run.
-        for leftover in [&tmp_name, &backup_name] {
-            if let Some(info) = txn.get_relation(&node.schema, leftover).await.map_err(|e| pg(e, node))? {
-                run_sql(&txn, format!("drop {} if exists {schema}.{} cascade", keyword(info.kind), quote_ident(leftover)), node, ran).await?;
-            }
-        }
-        for h in pre {
-            run_sql(&txn, h.clone(), node, ran).await?;
-        }
-        let create = format!("create {kind} {schema}.{} as (\n{sql}\n)", quote_ident(&tmp_name));
-        let response = run_sql(&txn, create, node, ran).await?;
-        let mut dependents = Vec::new();
-        if let Some(old) = existing {
-            dependents = txn.dependent_views(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
-            let rename = format!("alter {} {schema}.{} rename to {}", keyword(old), quote_ident(&node.alias), quote_ident(&backup_name));
-            run_sql(&txn, rename, node, ran).await?;
-        }
-        let rename = format!("alter {kind} {schema}.{} rename to {}", quote_ident(&tmp_name), quote_ident(&node.alias));
-        run_sql(&txn, rename, node, ran).await?;
-        for h in post {
-            run_sql(&txn, h.clone(), node, ran).await?;
-        }
-        if let Some(old) = existing {
-            run_sql(&txn, format!("drop {} {schema}.{} cascade", keyword(old), quote_ident(&backup_name)), node, ran).await?;
-            // Views on the old relation were dropped with it: recreate them on the new one.
-            for d in &dependents {
-                run_sql(&txn, d.create_statement(), node, ran).await.map_err(|e| {
-                    e.with_help(format!(
-                        "view {} depends on {} and no longer fits its new definition; nothing was changed (rolled back). Change or rebuild that view too",
-                        d.relation.schema_qualified(),
-                        node.relation_name.as_deref().unwrap_or_default()
-                    ))
-                })?;
-            }
-        }
-        txn.commit().await.map_err(|e| pg(e, node))?;
-        let message = if kind == "view" { "CREATE VIEW".to_owned() } else { response.status.clone() };
-        Ok((message, if kind == "view" { -1 } else { response.rows_affected as i64 }))
-    })
-}
-
-/// Runs one statement of a model's transaction, remembering it for `target/run/`.
-async fn run_sql(
-    txn: &mfb_postgres::Transaction<'_>,
-    sql: String,
-    node: &Node,
-    ran: &mut Vec<String>,
-) -> Result<mfb_postgres::ExecResponse, Diagnostic> {
-    let response = txn.execute(&sql).await.map_err(|e| pg(e, node))?;
-    ran.push(sql);
-    Ok(response)
-}
-
-/// incremental on an existing relation: new rows into a temporary table, then append,
-/// delete+insert or merge into the target, in one transaction.
-#[allow(clippy::too_many_arguments)]
-fn merge_in(
-    ctx: &Ctx<'_>,
-    conn: &mut Connection,
-    node: &Node,
-    sql: &str,
-    target: &str,
-    pre: &[String],
-    post: &[String],
-    ran: &mut Vec<String>,
-) -> Result<(String, i64), Diagnostic> {
-    let unique_key: Vec<String> = match node.config.get("unique_key") {
-        Some(Value::String(k)) => vec![k.clone()],
-        Some(Value::Array(ks)) => ks
-            .iter()
-            .filter_map(|k| k.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    };
-    let strategy = node
-        .config
-        .get("incremental_strategy")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| {
-            if unique_key.is_empty() {
-                "append".into()
-            } else {
-                "delete+insert".into()
-            }
-        });
-    let tmp = quote_ident(&format!("{}__dbt_tmp", node.alias));
-    ctx.rt.block_on(async {
-        let txn = conn.begin().await.map_err(|e| pg(e, node))?;
-        let mut stmts = Vec::new();
-        for h in pre {
-            stmts.push(h.clone());
-        }
-        stmts.push(format!("drop table if exists {tmp}"));
-        stmts.push(format!("create temporary table {tmp} as (\n{sql}\n)"));
-        for s in stmts {
-            run_sql(&txn, s, node, ran).await?;
-        }
-        let columns: Vec<String> = txn
-            .columns_in_relation(&node.schema, &node.alias)
-            .await
-            .map_err(|e| pg(e, node))?
-            .into_iter()
-            .map(|c| quote_ident(&c.name))
-            .collect();
-        let cols = columns.join(", ");
-        let on = |a: &str, b: &str| unique_key.iter().map(|k| format!("{a}.{q} = {b}.{q}", q = quote_ident(k))).collect::<Vec<_>>().join(" and ");
-        let apply: Vec<String> = match strategy.as_str() {
-            "append" => vec![format!("insert into {target} ({cols})\n(select {cols} from {tmp})")],
-            "delete+insert" if !unique_key.is_empty() => vec![
-                format!("delete from {target} using {tmp} where {}", on(target, &tmp)),
-                format!("insert into {target} ({cols})\n(select {cols} from {tmp})"),
-            ],
-            "merge" if !unique_key.is_empty() => {
-                let set = columns.iter().map(|c| format!("{c} = DBT_INTERNAL_SOURCE.{c}")).collect::<Vec<_>>().join(", ");
-                let values = columns.iter().map(|c| format!("DBT_INTERNAL_SOURCE.{c}")).collect::<Vec<_>>().join(", ");
-                vec![format!(
-                    "merge into {target} as DBT_INTERNAL_DEST using {tmp} as DBT_INTERNAL_SOURCE on ({})\nwhen matched then update set {set}\nwhen not matched then insert ({cols}) values ({values})",
-                    on("DBT_INTERNAL_DEST", "DBT_INTERNAL_SOURCE")
-                )]
-            }
-            other => {
-                return Err(Diagnostic::error("incremental-strategy", format!("incremental_strategy `{other}` needs a unique_key or is not supported"))
-                    .at(node.defined_at.clone())
-                    .with_help("use append, or delete+insert / merge with a unique_key"));
-            }
-        };
-        let mut last = (String::from("INSERT 0 0"), 0i64);
-        for (i, s) in apply.iter().chain(post).enumerate() {
-            let r = run_sql(&txn, s.clone(), node, ran).await?;
-            if i < apply.len() {
-                last = (r.status, r.rows_affected as i64);
-            }
-        }
-        txn.commit().await.map_err(|e| pg(e, node))?;
-        Ok(last)
-    })
+    Ok(results)
 }
 
 /// Runs the selected models (and the project's on-run-start / on-run-end hooks).
 pub fn run(
     parsed: &mut Parsed,
     selected: &IndexSet<UniqueId>,
+    policy: Policy,
     progress: &dyn Progress,
 ) -> Result<Vec<NodeResult>, Diagnostics> {
-    let compiled = crate::compile(parsed, selected)?;
-    let parsed: &Parsed = parsed;
-    let is_model = |n: &Node| {
-        n.resource_type == ResourceType::Model
-            && n.config.get("materialized").and_then(Value::as_str) != Some("ephemeral")
-            && !n.raw_code.trim().is_empty()
-    };
-    let models: Vec<&Node> = compiled
-        .compiled
-        .iter()
-        .filter_map(|id| parsed.manifest.nodes.get(id))
-        .filter(|n| is_model(n))
-        .collect();
-    let hooks_of = |kind: &str| -> Vec<String> {
-        parsed
-            .manifest
-            .nodes
-            .values()
-            .filter(|n| n.resource_type == ResourceType::Operation && n.name.contains(kind))
-            .filter_map(|n| n.compiled_code.clone())
-            .filter(|s| !s.trim().is_empty())
-            .collect()
-    };
-    let config = crate::warehouse::connection_config(&parsed.loaded.target).map_err(|m| {
-        vec![Diagnostic::error("profile-invalid", m).with_help("fix the profile's fields")]
-    })?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            vec![Diagnostic::error(
-                "runtime",
-                format!("cannot start the async runtime: {e}"),
-            )]
-        })?;
-    let mut conn = rt
-        .block_on(mfb_postgres::connect(&config))
-        .map_err(|e| vec![e.into_diagnostic()])?;
-    let ctx = Ctx {
-        parsed,
-        run: compile_context(parsed),
-        index: Arc::new(RefIndex::build(&parsed.manifest)),
-        rt,
-    };
-    for sql in hooks_of("-on-run-start-") {
-        ctx.rt
-            .block_on(conn.execute(&sql))
-            .map_err(|e| vec![e.into_diagnostic().with_note("in an on-run-start hook")])?;
-    }
-    // One catalog query for every schema we build into.
-    let schemas: IndexSet<&str> = models.iter().map(|n| n.schema.as_str()).collect();
-    let schema_list: Vec<&str> = schemas.into_iter().collect();
-    let existing: HashMap<(String, String), RelationKind> = ctx
-        .rt
-        .block_on(conn.list_relations(&schema_list))
-        .map_err(|e| vec![e.into_diagnostic()])?
-        .into_iter()
-        .map(|r| ((r.schema, r.name), r.kind))
-        .collect();
-    let mut failed: HashSet<String> = HashSet::new();
-    let mut results = Vec::with_capacity(models.len());
-    let run_dir = crate::compile::target_dir(parsed).join("run");
-    for (i, node) in models.iter().enumerate() {
-        progress.start(i + 1, models.len(), node);
-        let started_at = now();
-        let clock = Instant::now();
-        let (status, message, rows, diagnostic) =
-            if let Some(up) = node.depends_on.nodes.iter().find(|d| failed.contains(*d)) {
-                (Status::Skipped, format!("skipped: {up} failed"), -1, None)
-            } else {
-                let kind = existing
-                    .get(&(node.schema.clone(), node.alias.clone()))
-                    .copied();
-                match materialize(&ctx, &mut conn, node, kind) {
-                    Ok((message, rows, sql)) => {
-                        let _ = crate::compile::write_file(
-                            &crate::compile::compiled_path(&run_dir, node),
-                            &sql,
-                        );
-                        (Status::Success, message, rows, None)
-                    }
-                    Err(d) => (Status::Error, d.message.clone(), -1, Some(d)),
-                }
-            };
-        if status != Status::Success {
-            failed.insert(node.unique_id.to_string());
-        }
-        let result = NodeResult {
-            unique_id: node.unique_id.to_string(),
-            status,
-            code: message
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-            message,
-            rows_affected: rows,
-            started_at,
-            completed_at: now(),
-            execution_time: clock.elapsed().as_secs_f64(),
-            relation_name: node.relation_name.clone(),
-            compiled_code: node.compiled_code.clone(),
-            diagnostic,
-        };
-        progress.done(i + 1, models.len(), node, &result);
-        results.push(result);
-    }
-    for sql in hooks_of("-on-run-end-") {
-        ctx.rt
-            .block_on(conn.execute(&sql))
-            .map_err(|e| vec![e.into_diagnostic().with_note("in an on-run-end hook")])?;
-    }
-    Ok(results)
+    run_plan(parsed, selected, builds_relation, policy, progress)
 }

@@ -6,6 +6,7 @@ mod compile;
 mod debug;
 mod ls;
 mod parse;
+mod progress;
 mod run;
 mod seed;
 
@@ -54,15 +55,15 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
         Command::Run {
             select,
             full_refresh,
-            ..
+            fail_fast,
         } => settings::resolve(g, Some(select), "run", *full_refresh)
-            .map(|s| run::run(with_log(s), out)),
+            .map(|s| run::run(with_log(s), *fail_fast, out)),
         Command::Seed {
             select,
             full_refresh,
             ..
         } => settings::resolve(g, Some(select), "seed", *full_refresh)
-            .map(|s| seed::run(with_log(s), out)),
+            .map(|s| seed::run(with_log(s), false, out)),
     };
     result.unwrap_or_else(|d| fail(&[d], out))
 }
@@ -240,16 +241,27 @@ pub(crate) fn finish_run(
     out.info(
         "StatsLine",
         &format!(
-            "Done. PASS={} WARN=0 ERROR={} SKIP={} TOTAL={}",
-            count(Status::Success),
-            count(Status::Error),
+            "Done. PASS={} WARN={} ERROR={} SKIP={} NO-OP=0 TOTAL={}",
+            count(Status::Success) + count(Status::Pass),
+            count(Status::Warn),
+            count(Status::Error) + count(Status::Fail),
             count(Status::Skipped),
             results.len()
         ),
     );
-    if errors.is_empty() {
-        ExitStatus::Success
-    } else {
+    if mfb_exec::engine::interrupted() {
+        out.info(
+            "CancelLine",
+            "Interrupted: the statements in flight were cancelled and rolled back; every relation is as it was before its statement.",
+        );
+        return ExitStatus::Interrupted;
+    }
+    if results
+        .iter()
+        .any(|r| r.status.blocks_downstream() && r.status != Status::Skipped)
+    {
         ExitStatus::Failure
+    } else {
+        ExitStatus::Success
     }
 }

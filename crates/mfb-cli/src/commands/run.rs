@@ -3,60 +3,11 @@
 use std::time::Instant;
 
 use mfb_exec::Settings;
-use mfb_exec::results::{NodeResult, Status};
-use mfb_graph::Node;
-use serde_json::Value;
 
 use crate::ExitStatus;
 use crate::output::Output;
 
-struct Lines<'a>(&'a Output);
-
-fn materialized(node: &Node) -> &str {
-    node.config
-        .get("materialized")
-        .and_then(Value::as_str)
-        .unwrap_or("view")
-}
-
-impl mfb_exec::seed::Progress for Lines<'_> {
-    fn start(&self, index: usize, total: usize, node: &Node) {
-        let what = format!(
-            "{index} of {total} START sql {} model {}.{}",
-            materialized(node),
-            node.schema,
-            node.alias
-        );
-        self.0.info("LogStartLine", &super::dotted(&what, "RUN"));
-    }
-    fn done(&self, index: usize, total: usize, node: &Node, r: &NodeResult) {
-        let (word, status) = match r.status {
-            Status::Success => (
-                self.0.paint("OK created", "32"),
-                format!("{} in {:.2}s", r.message, r.execution_time),
-            ),
-            Status::Skipped => (self.0.paint("SKIP relation", "33"), "SKIP".to_owned()),
-            Status::Error => (
-                self.0.paint("ERROR creating", "31"),
-                format!(
-                    "{} in {:.2}s",
-                    self.0.paint("ERROR", "31"),
-                    r.execution_time
-                ),
-            ),
-        };
-        let what = format!(
-            "{index} of {total} {word} sql {} model {}.{}",
-            materialized(node),
-            node.schema,
-            node.alias
-        );
-        self.0
-            .info("LogModelResult", &super::dotted(&what, &status));
-    }
-}
-
-pub(super) fn run(settings: Settings, out: &Output) -> ExitStatus {
+pub(super) fn run(settings: Settings, fail_fast: bool, out: &Output) -> ExitStatus {
     let started = Instant::now();
     let mut parsed = match super::load_and_parse(settings, out) {
         Ok(p) => p,
@@ -66,7 +17,12 @@ pub(super) fn run(settings: Settings, out: &Output) -> ExitStatus {
         Ok(s) => s,
         Err(d) => return super::fail(&d, out),
     };
-    let results = match mfb_exec::run::run(&mut parsed, &selected, &Lines(out)) {
+    let results = match mfb_exec::run::run(
+        &mut parsed,
+        &selected,
+        mfb_exec::schedule::Policy { fail_fast },
+        &super::progress::Lines(out),
+    ) {
         Ok(r) => r,
         Err(d) => return super::fail(&d, out),
     };

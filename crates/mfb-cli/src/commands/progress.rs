@@ -1,0 +1,99 @@
+//! dbt-style progress lines for commands that run nodes (`run`, `seed`, `test`,
+//! `snapshot`, `build`): `1 of 12 START sql table model analytics.orders ... [RUN]`, then
+//! OK / PASS / WARN / FAIL / ERROR / SKIP with what PostgreSQL said and the seconds.
+
+use mfb_exec::results::{NodeResult, Status};
+use mfb_graph::{Node, ResourceType};
+use serde_json::Value;
+
+use crate::output::Output;
+
+/// Prints a line when each node starts and ends.
+pub(crate) struct Lines<'a>(pub &'a Output);
+
+fn materialized(node: &Node) -> &str {
+    node.config
+        .get("materialized")
+        .and_then(Value::as_str)
+        .unwrap_or("view")
+}
+
+/// What the node is, as dbt words it after the verb.
+fn describe(node: &Node) -> String {
+    let relation = format!("{}.{}", node.schema, node.alias);
+    match node.resource_type {
+        ResourceType::Seed => format!("seed file {relation}"),
+        ResourceType::Test => format!("test {}", node.name),
+        ResourceType::Snapshot => format!("snapshot {relation}"),
+        _ => format!("sql {} model {relation}", materialized(node)),
+    }
+}
+
+impl mfb_exec::schedule::Progress for Lines<'_> {
+    fn start(&self, index: usize, total: usize, node: &Node) {
+        let what = format!("{index} of {total} START {}", describe(node));
+        self.0.info("NodeStart", &super::dotted(&what, "RUN"));
+    }
+
+    fn done(&self, index: usize, total: usize, node: &Node, r: &NodeResult) {
+        let out = self.0;
+        let secs = r.execution_time;
+        let is_test = node.resource_type == ResourceType::Test;
+        let failures = r.failures.unwrap_or(0);
+        let (word, status) = match r.status {
+            Status::Success => {
+                let verb = match node.resource_type {
+                    ResourceType::Seed => "OK loaded",
+                    ResourceType::Snapshot => "OK snapshotted",
+                    _ => "OK created",
+                };
+                (
+                    out.paint(verb, "32"),
+                    format!("{} in {secs:.2}s", r.message),
+                )
+            }
+            Status::Pass => (
+                out.paint("PASS", "32"),
+                format!("{} in {secs:.2}s", out.paint("PASS", "32")),
+            ),
+            Status::Warn => (
+                out.paint(&format!("WARN {failures}"), "33"),
+                format!(
+                    "{} in {secs:.2}s",
+                    out.paint(&format!("WARN {failures}"), "33")
+                ),
+            ),
+            Status::Fail => (
+                out.paint(&format!("FAIL {failures}"), "31"),
+                format!(
+                    "{} in {secs:.2}s",
+                    out.paint(&format!("FAIL {failures}"), "31")
+                ),
+            ),
+            Status::Skipped => (
+                out.paint(if is_test { "SKIP" } else { "SKIP relation" }, "33"),
+                out.paint("SKIP", "33"),
+            ),
+            Status::Error => (
+                out.paint(if is_test { "ERROR" } else { "ERROR creating" }, "31"),
+                format!("{} in {secs:.2}s", out.paint("ERROR", "31")),
+            ),
+        };
+        let what = match (r.status, node.resource_type) {
+            (Status::Success, ResourceType::Snapshot) => {
+                format!("{index} of {total} {word} {}.{}", node.schema, node.alias)
+            }
+            (Status::Pass | Status::Warn | Status::Fail, _) => {
+                format!("{index} of {total} {word} {}", node.name)
+            }
+            (
+                Status::Skipped,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot,
+            ) => {
+                format!("{index} of {total} {word} {}.{}", node.schema, node.alias)
+            }
+            _ => format!("{index} of {total} {word} {}", describe(node)),
+        };
+        out.info("NodeFinished", &super::dotted(&what, &status));
+    }
+}

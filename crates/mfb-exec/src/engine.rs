@@ -1,0 +1,304 @@
+//! A session against the warehouse: the connection pool, what relations exist, and the
+//! per-node dispatch the scheduler calls for `run`, `seed`, `test`, `snapshot` and `build`.
+//!
+//! One small multi-threaded tokio runtime drives every connection's socket; the worker
+//! threads of the [scheduler](crate::schedule) block on it for each statement and keep one
+//! pooled connection each. Ctrl-C sets the run's cancel flag and sends a server-side
+//! cancel to every connection in use, so in-flight transactions roll back and nothing new
+//! starts; [`interrupted`] then tells the CLI to exit 130.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use indexmap::IndexSet;
+use mfb_diagnostics::{Diagnostic, IntoDiagnostic};
+use mfb_graph::{Node, ResourceType};
+use mfb_postgres::{Connection, PgError, Pool, PooledConnection, RelationKind};
+use serde_json::Value;
+
+use crate::compile::{compile_context, render_for_node};
+use crate::context::RefIndex;
+use crate::results::{NodeResult, Status, now};
+use crate::schedule::{Plan, Policy, Progress};
+use crate::{Diagnostics, Parsed};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// True once Ctrl-C interrupted a run in this process (the CLI exits 130).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// What running one node produced (the engine adds timing and identity).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub status: Option<Status>,
+    /// dbt's message (`SELECT 3`, `CREATE VIEW`, `PASS`, `Got 3 results...`).
+    pub message: String,
+    /// The command tag's first word, for `adapter_response.code`.
+    pub code: String,
+    pub rows: i64,
+    /// A test's failure count.
+    pub failures: Option<i64>,
+    /// The SQL that ran, for `target/run/`.
+    pub executed: Option<String>,
+    /// A warning to show at the end of the run (a test at warn severity, say).
+    pub warning: Option<Diagnostic>,
+}
+
+/// A worker thread's own state: its connection, opened on first use.
+#[derive(Default)]
+pub struct Worker {
+    conn: Option<PooledConnection>,
+}
+
+/// Everything node work shares during one command.
+pub struct Session<'a> {
+    pub parsed: &'a Parsed,
+    pub run: Arc<mfb_jinja::RunContext>,
+    pub index: Arc<RefIndex>,
+    rt: tokio::runtime::Runtime,
+    pool: Pool,
+    /// Relations that existed when the session opened, by (schema, name).
+    pub existing: HashMap<(String, String), RelationKind>,
+    cancel: Arc<AtomicBool>,
+    pub run_dir: PathBuf,
+    pub threads: usize,
+}
+
+impl<'a> Session<'a> {
+    /// Connects (one connection now, up to `threads` later), learns which relations exist
+    /// in `schemas` with one catalog query, creates the missing schemas, and starts
+    /// listening for Ctrl-C.
+    pub fn open(parsed: &'a Parsed, schemas: &[&str]) -> Result<Session<'a>, Diagnostics> {
+        let loaded = &parsed.loaded;
+        let config = crate::warehouse::connection_config(&loaded.target).map_err(|m| {
+            vec![Diagnostic::error("profile-invalid", m).with_help("fix the profile's fields")]
+        })?;
+        let threads = loaded
+            .settings
+            .threads
+            .unwrap_or(loaded.target.threads)
+            .max(1) as usize;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                vec![Diagnostic::error(
+                    "runtime",
+                    format!("cannot start the async runtime: {e}"),
+                )]
+            })?;
+        let pool = rt
+            .block_on(Pool::connect(config, threads))
+            .map_err(|e| vec![e.into_diagnostic()])?;
+        let existing = rt
+            .block_on(async {
+                let conn = pool.get().await?;
+                let found = conn.list_relations(schemas).await?;
+                let present: IndexSet<String> = conn
+                    .fetch("select nspname::text from pg_catalog.pg_namespace")
+                    .await?
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.first().and_then(|c| c.as_text()))
+                    .collect();
+                for schema in schemas.iter().filter(|s| !present.contains(**s)) {
+                    conn.execute(&format!(
+                        "create schema if not exists {}",
+                        mfb_postgres::quote_ident(schema)
+                    ))
+                    .await?;
+                }
+                Ok::<_, PgError>(found)
+            })
+            .map_err(|e| vec![e.into_diagnostic()])?
+            .into_iter()
+            .map(|r| ((r.schema, r.name), r.kind))
+            .collect();
+        let cancel = Arc::new(AtomicBool::new(false));
+        {
+            let (cancel, pool) = (cancel.clone(), pool.clone());
+            rt.spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
+                    cancel.store(true, Ordering::SeqCst);
+                    let _ = pool.cancel_all().await;
+                }
+            });
+        }
+        Ok(Session {
+            parsed,
+            run: compile_context(parsed),
+            index: Arc::new(RefIndex::build(&parsed.manifest)),
+            rt,
+            pool,
+            existing,
+            cancel,
+            run_dir: crate::compile::target_dir(parsed).join("run"),
+            threads,
+        })
+    }
+
+    /// Blocks the calling (worker) thread on `future`.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+
+    /// The worker's connection, opened on first use.
+    pub fn conn<'w>(&self, worker: &'w mut Worker) -> Result<&'w mut Connection, Diagnostic> {
+        if worker.conn.as_ref().is_none_or(|c| c.is_closed()) {
+            worker.conn = Some(
+                self.rt
+                    .block_on(self.pool.get())
+                    .map_err(|e| e.into_diagnostic())?,
+            );
+        }
+        Ok(worker.conn.as_deref_mut().expect("set above"))
+    }
+
+    /// Runs one statement for `node` on `conn`.
+    pub fn exec(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        node: &Node,
+    ) -> Result<mfb_postgres::ExecResponse, Diagnostic> {
+        self.rt
+            .block_on(conn.execute(sql))
+            .map_err(|e| pg_error(e, node))
+    }
+
+    /// Renders `template` for `node` at execution time (`execute` true, `this` bound).
+    pub fn render(&self, node: &Node, template: &str) -> Result<String, Diagnostic> {
+        render_for_node(self.parsed, &self.run, &self.index, node, template, true)
+    }
+
+    /// The relation kind of `node`'s relation when the session opened.
+    pub fn existing_kind(&self, node: &Node) -> Option<RelationKind> {
+        self.existing
+            .get(&(node.schema.clone(), node.alias.clone()))
+            .copied()
+    }
+
+    /// Runs `plan` on the session's threads; each node by its resource type.
+    pub fn execute(
+        &self,
+        plan: &Plan<'_>,
+        policy: Policy,
+        progress: &dyn Progress,
+    ) -> Vec<NodeResult> {
+        crate::schedule::execute(
+            plan,
+            self.threads,
+            policy,
+            &self.cancel,
+            progress,
+            |_| Worker::default(),
+            |worker, node| self.run_node(worker, node),
+        )
+    }
+
+    fn run_node(&self, worker: &mut Worker, node: &Node) -> NodeResult {
+        let started_at = now();
+        let clock = Instant::now();
+        let outcome = self.conn(worker).and_then(|conn| match node.resource_type {
+            ResourceType::Model => crate::materialize::build(self, conn, node),
+            ResourceType::Seed => crate::seed::load(self, conn, node),
+            ResourceType::Test => crate::test::run(self, conn, node),
+            ResourceType::Snapshot => crate::snapshot::build(self, conn, node),
+            other => Err(Diagnostic::error(
+                "not-runnable",
+                format!(
+                    "{} is a {other:?}, which has nothing to run",
+                    node.unique_id
+                ),
+            )),
+        });
+        let mut result = NodeResult::not_run(node, Status::Success, String::new());
+        result.started_at = started_at;
+        match outcome {
+            Ok(o) => {
+                if let Some(sql) = &o.executed {
+                    let _ = crate::compile::write_file(
+                        &crate::compile::compiled_path(&self.run_dir, node),
+                        sql,
+                    );
+                }
+                result.status = o.status.unwrap_or(Status::Success);
+                result.message = o.message;
+                result.code = o.code;
+                result.rows_affected = o.rows;
+                result.failures = o.failures;
+                result.diagnostic = o.warning;
+            }
+            Err(d) => {
+                result.status = Status::Error;
+                result.message = d.message.clone();
+                result.diagnostic = Some(d);
+            }
+        }
+        result.completed_at = now();
+        result.execution_time = clock.elapsed().as_secs_f64();
+        result
+    }
+
+    /// Runs the project's `on-run-start` or `on-run-end` hooks (`kind`), in order, on one
+    /// connection. `results` are the run's results so far (`results` in on-run-end).
+    pub fn run_project_hooks(&self, kind: &str) -> Result<(), Diagnostics> {
+        let hooks: Vec<&Node> = self
+            .parsed
+            .manifest
+            .nodes
+            .values()
+            .filter(|n| n.resource_type == ResourceType::Operation && n.name.contains(kind))
+            .collect();
+        if hooks.is_empty() {
+            return Ok(());
+        }
+        let mut worker = Worker::default();
+        for node in hooks {
+            let sql = node.compiled_code.clone().unwrap_or_default();
+            if sql.trim().is_empty() {
+                continue;
+            }
+            let conn = self.conn(&mut worker).map_err(|d| vec![d])?;
+            self.exec(conn, &sql, node)
+                .map_err(|d| vec![d.with_note(format!("in an {} hook", kind.trim_matches('-')))])?;
+        }
+        Ok(())
+    }
+}
+
+/// A PostgreSQL error while running `node`, as a diagnostic naming the node.
+pub fn pg_error(e: PgError, node: &Node) -> Diagnostic {
+    e.into_diagnostic()
+        .with_note(format!("while running {}", node.unique_id))
+}
+
+/// A hook of a node's config: its SQL (a Jinja template) and whether it runs inside the
+/// node's transaction.
+pub fn hooks(node: &Node, key: &str) -> Vec<(String, bool)> {
+    node.config
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|h| match h {
+                    Value::String(s) => Some((s.clone(), true)),
+                    Value::Object(o) => Some((
+                        o.get("sql")?.as_str()?.to_owned(),
+                        o.get("transaction")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(true),
+                    )),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
