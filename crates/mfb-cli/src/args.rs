@@ -138,6 +138,19 @@ pub struct SelectArgs {
     pub favor_state: bool,
 }
 
+/// `mfb source ...`.
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Check how recently each selected source table was loaded.
+    Freshness {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Where to write the results (default: target/sources.json).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
 /// `ls --output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LsOutput {
@@ -196,9 +209,74 @@ pub enum Command {
         /// Rebuild incremental models from scratch.
         #[arg(long)]
         full_refresh: bool,
-        /// Stop at the first failure (accepted; mfb runs one model at a time for now).
+        /// Stop at the first failure: start nothing new, skip what is left.
         #[arg(long, short = 'x')]
         fail_fast: bool,
+    },
+    /// Run data tests and unit tests against the database.
+    Test {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Stop at the first failure.
+        #[arg(long, short = 'x')]
+        fail_fast: bool,
+        /// Store the failing rows of every test in `<schema>_dbt_test__audit`.
+        #[arg(long)]
+        store_failures: bool,
+        /// Only these resource types (test, unit_test).
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        resource_type: Vec<String>,
+    },
+    /// Build the selected snapshots (SCD type 2 history tables).
+    Snapshot {
+        #[command(flatten)]
+        select: SelectArgs,
+    },
+    /// Seed, run, snapshot and test the selected nodes in DAG order.
+    Build {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Rebuild incremental models and seeds from scratch.
+        #[arg(long)]
+        full_refresh: bool,
+        /// Stop at the first failure.
+        #[arg(long, short = 'x')]
+        fail_fast: bool,
+        /// Store the failing rows of every test in `<schema>_dbt_test__audit`.
+        #[arg(long)]
+        store_failures: bool,
+        /// Only these resource types.
+        #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+        resource_type: Vec<String>,
+    },
+    /// Run a macro: `mfb run-operation MACRO --args '{key: value}'`.
+    RunOperation {
+        /// The macro (`name` or `package.name`).
+        macro_name: String,
+        /// The macro's arguments as a YAML mapping.
+        #[arg(long)]
+        args: Option<String>,
+    },
+    /// Preview the rows of a model or of inline SQL.
+    Show {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// SQL to preview instead of a model.
+        #[arg(long)]
+        inline: Option<String>,
+        /// How many rows to show (-1: all).
+        #[arg(long, default_value_t = 5)]
+        limit: i64,
+        /// Output format: text (a table) or json.
+        #[arg(long, short = 'o', default_value = "text")]
+        output: String,
+    },
+    /// Rerun the nodes that failed or were skipped in the last run (from target/run_results.json).
+    Retry,
+    /// Source commands: `mfb source freshness`.
+    Source {
+        #[command(subcommand)]
+        command: SourceCommand,
     },
     /// Load the seeds' CSV files into PostgreSQL.
     Seed {

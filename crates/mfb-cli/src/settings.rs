@@ -76,6 +76,7 @@ pub fn resolve(
         selection,
         state: select.and_then(|s| s.state.clone()).map(absolute),
         full_refresh,
+        store_failures: false,
         which: which.to_owned(),
         invocation_id: None,
         log: None,

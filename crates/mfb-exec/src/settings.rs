@@ -26,6 +26,8 @@ pub struct Settings {
     pub state: Option<PathBuf>,
     /// `--full-refresh`.
     pub full_refresh: bool,
+    /// `--store-failures` (`mfb test`, `mfb build`).
+    pub store_failures: bool,
     /// The command being run (`parse`, `compile`, `ls`, ...), for `flags.WHICH`.
     pub which: String,
     /// The invocation id (`invocation_id` in templates and artifacts); a new one if None.

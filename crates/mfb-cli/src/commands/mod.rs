@@ -1,14 +1,21 @@
 //! One module per subcommand, and the steps they share (load + parse, selection,
 //! manifest.json).
 
+mod build;
 mod clean;
 mod compile;
 mod debug;
+mod freshness;
 mod ls;
 mod parse;
 mod progress;
+mod retry;
 mod run;
+mod run_operation;
 mod seed;
+mod show;
+mod snapshot;
+mod test;
 
 use std::time::Instant;
 
@@ -64,6 +71,59 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             ..
         } => settings::resolve(g, Some(select), "seed", *full_refresh)
             .map(|s| seed::run(with_log(s), false, out)),
+        Command::Test {
+            select,
+            fail_fast,
+            store_failures,
+            resource_type,
+        } => settings::resolve(g, Some(select), "test", false).map(|s| {
+            test::run(
+                with_log(s),
+                test::Flags {
+                    fail_fast: *fail_fast,
+                    store_failures: *store_failures,
+                    resource_types: resource_type.clone(),
+                },
+                out,
+            )
+        }),
+        Command::Snapshot { select } => settings::resolve(g, Some(select), "snapshot", false)
+            .map(|s| snapshot::run(with_log(s), out)),
+        Command::Build {
+            select,
+            full_refresh,
+            fail_fast,
+            store_failures,
+            resource_type,
+        } => settings::resolve(g, Some(select), "build", *full_refresh).map(|s| {
+            build::run(
+                with_log(s),
+                test::Flags {
+                    fail_fast: *fail_fast,
+                    store_failures: *store_failures,
+                    resource_types: resource_type.clone(),
+                },
+                out,
+            )
+        }),
+        Command::RunOperation { macro_name, args } => {
+            settings::resolve(g, None, "run-operation", false)
+                .map(|s| run_operation::run(with_log(s), macro_name, args.as_deref(), out))
+        }
+        Command::Show {
+            select,
+            inline,
+            limit,
+            output,
+        } => settings::resolve(g, Some(select), "show", false)
+            .map(|s| show::run(with_log(s), inline.as_deref(), *limit, output, out)),
+        Command::Retry => {
+            settings::resolve(g, None, "retry", false).map(|s| retry::run(with_log(s), out))
+        }
+        Command::Source {
+            command: crate::args::SourceCommand::Freshness { select, output },
+        } => settings::resolve(g, Some(select), "freshness", false)
+            .map(|s| freshness::run(with_log(s), output.as_deref(), out)),
     };
     result.unwrap_or_else(|d| fail(&[d], out))
 }
@@ -188,6 +248,10 @@ pub(crate) fn write_manifest(parsed: &Parsed) -> Result<std::path::PathBuf, Diag
     Ok(path)
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// A progress line padded with dots to a status in brackets, like dbt's.
 pub(crate) fn dotted(text: &str, status: &str) -> String {
     let width = 70usize.saturating_sub(text.chars().count()).max(3);
@@ -214,10 +278,12 @@ pub(crate) fn finish_run(
     }) {
         return fail(&[d], out);
     }
-    let errors: Vec<Diagnostic> = results
+    let problems: Vec<Diagnostic> = results
         .iter()
         .filter_map(|r| r.diagnostic.clone())
         .collect();
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    let warnings = problems.len() - errors;
     let count = |s: Status| results.iter().filter(|r| r.status == s).count();
     out.info(
         "FinishedRunningStats",
@@ -226,17 +292,30 @@ pub(crate) fn finish_run(
             results.len()
         ),
     );
-    if errors.is_empty() {
+    if problems.is_empty() {
         out.info(
             "EndOfRunSummary",
             &out.paint("Completed successfully", "32"),
         );
     } else {
-        out.info(
-            "EndOfRunSummary",
-            &out.paint(&format!("Completed with {} errors:", errors.len()), "31"),
-        );
-        report::emit(&errors, out);
+        // dbt 1.10's wording.
+        let what = if errors == 0 {
+            out.paint(
+                &format!("Completed with {warnings} warning{}:", plural(warnings)),
+                "33",
+            )
+        } else {
+            out.paint(
+                &format!(
+                    "Completed with {errors} error{}, 0 partial successes, and {warnings} warning{}:",
+                    plural(errors),
+                    plural(warnings)
+                ),
+                "31",
+            )
+        };
+        out.info("EndOfRunSummary", &what);
+        report::emit(&problems, out);
     }
     out.info(
         "StatsLine",
