@@ -1,8 +1,10 @@
 //! `mfb run` and `mfb build`: plan the selected nodes and run them on the session's
 //! threads (see [`crate::engine`] and [`crate::schedule`]).
 
+use std::collections::{HashMap, HashSet};
+
 use indexmap::IndexSet;
-use mfb_graph::{Node, ResourceType, UniqueId};
+use mfb_graph::{Dag, Node, ResourceType, UniqueId};
 use serde_json::Value;
 
 use crate::engine::Session;
@@ -26,6 +28,18 @@ pub fn run_plan(
     policy: Policy,
     progress: &dyn Progress,
 ) -> Result<Vec<NodeResult>, Diagnostics> {
+    run_plan_with(parsed, selected, keep, |_, _| {}, policy, progress)
+}
+
+/// [`run_plan`], with `edges` adding dependencies to the plan before it runs.
+pub fn run_plan_with(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+    keep: impl Fn(&Node) -> bool,
+    edges: impl Fn(&Parsed, &mut Plan<'_>),
+    policy: Policy,
+    progress: &dyn Progress,
+) -> Result<Vec<NodeResult>, Diagnostics> {
     crate::compile(parsed, selected)?;
     let parsed: &Parsed = parsed;
     let nodes: Vec<&Node> = parsed
@@ -44,7 +58,8 @@ pub fn run_plan(
     let schemas: Vec<&str> = schemas.into_iter().collect();
     let session = Session::open(parsed, &schemas)?;
     session.run_project_hooks("-on-run-start-")?;
-    let plan = Plan::new(nodes);
+    let mut plan = Plan::new(nodes);
+    edges(parsed, &mut plan);
     let results = session.execute(&plan, policy, progress);
     if !crate::engine::interrupted() {
         session.run_project_hooks("-on-run-end-")?;
@@ -60,4 +75,123 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<Vec<NodeResult>, Diagnostics> {
     run_plan(parsed, selected, builds_relation, policy, progress)
+}
+
+/// `mfb build`: seeds, models, snapshots and tests of the selection in DAG order, each test
+/// right after what it tests, and nothing downstream of a failed test.
+pub fn build(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+    policy: Policy,
+    progress: &dyn Progress,
+) -> Result<Vec<NodeResult>, Diagnostics> {
+    let keep = |n: &Node| match n.resource_type {
+        ResourceType::Model => builds_relation(n),
+        ResourceType::Seed | ResourceType::Snapshot | ResourceType::Test => true,
+        _ => false,
+    };
+    run_plan_with(
+        parsed,
+        selected,
+        keep,
+        |p, plan| add_test_edges(&p.dag, plan),
+        policy,
+        progress,
+    )
+}
+
+/// Makes every node wait for the tests of the nodes it depends on, so a failed test skips
+/// its downstream. A test of several nodes (`relationships`) only holds back a node that
+/// depends on all of them (directly or further up), as in dbt; otherwise a test between
+/// two branches would stop both.
+pub fn add_test_edges(dag: &Dag, plan: &mut Plan<'_>) {
+    let position: HashMap<&str, usize> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (&*n.unique_id.0, i))
+        .collect();
+    // For each tested node, the tests of it in the plan.
+    let mut tests_of: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (t, node) in plan.nodes.iter().enumerate() {
+        if node.resource_type != ResourceType::Test {
+            continue;
+        }
+        for dep in &node.depends_on.nodes {
+            if let Some(&p) = position.get(dep.as_str()) {
+                tests_of.entry(p).or_default().push(t);
+            }
+        }
+    }
+    if tests_of.is_empty() {
+        return;
+    }
+    let mut ancestors: HashMap<usize, HashSet<UniqueId>> = HashMap::new();
+    let mut edges = Vec::new();
+    for (d, node) in plan.nodes.iter().enumerate() {
+        if node.resource_type == ResourceType::Test {
+            continue;
+        }
+        for &p in &plan.deps[d] {
+            for &t in tests_of.get(&p).map(Vec::as_slice).unwrap_or_default() {
+                let parents: Vec<usize> = plan.deps[t].clone();
+                let covers = parents.len() <= 1
+                    || parents.iter().all(|&q| {
+                        q == d || {
+                            let set = ancestors.entry(d).or_insert_with(|| {
+                                dag.ancestors(&node.unique_id, None).into_iter().collect()
+                            });
+                            set.contains(&plan.nodes[q].unique_id)
+                        }
+                    });
+                if covers && !parents.contains(&d) {
+                    edges.push((d, t));
+                }
+            }
+        }
+    }
+    for (d, t) in edges {
+        plan.add_dep(d, t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mfb_graph::ResourceType::Model;
+    use mfb_graph::test_support::{generic_test, m, manifest, node};
+
+    use super::*;
+
+    #[test]
+    fn downstream_waits_for_the_tests_of_its_parents_only() {
+        // a -> b -> c; x alone; not_null on a; relationships b -> x; unique on c.
+        let nodes = vec![
+            node(Model, "a", &[]),
+            node(Model, "x", &[]),
+            generic_test("not_null", &m("a"), "id", &[]),
+            node(Model, "b", &[&m("a")]),
+            generic_test("relationships", &m("b"), "x_id", &[&m("x")]),
+            node(Model, "c", &[&m("b")]),
+            generic_test("unique", &m("c"), "id", &[]),
+        ];
+        let manifest = manifest(nodes.clone(), vec![], vec![]);
+        let dag = Dag::build(&manifest).unwrap();
+        let mut plan = Plan::new(nodes.iter().collect());
+        add_test_edges(&dag, &mut plan);
+        let waits_for = |i: usize| -> Vec<&str> {
+            let mut v: Vec<&str> = plan.deps[i]
+                .iter()
+                .map(|&d| plan.nodes[d].name.as_str())
+                .collect();
+            v.sort();
+            v
+        };
+        // b waits for a and a's test; c for b but not for the relationships test, whose
+        // other parent x is not upstream of c.
+        assert_eq!(waits_for(3), ["a", "not_null_a_id"]);
+        assert_eq!(waits_for(5), ["b"]);
+        // Tests wait for what they test, and nothing waits for the last test.
+        assert_eq!(waits_for(4), ["b", "x"]);
+        assert!(plan.deps.iter().all(|d| !d.contains(&6)));
+    }
 }

@@ -231,3 +231,247 @@ where
     }
     results
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use mfb_graph::ResourceType::{Model, Test};
+    use mfb_graph::test_support::node;
+
+    use super::*;
+
+    struct Quiet;
+    impl Progress for Quiet {
+        fn start(&self, _: usize, _: usize, _: &Node) {}
+        fn done(&self, _: usize, _: usize, _: &Node, _: &NodeResult) {}
+    }
+
+    fn ok(node: &Node, status: Status) -> NodeResult {
+        NodeResult::not_run(node, status, String::new())
+    }
+
+    /// a -> b -> d, a -> c -> d, e alone.
+    fn diamond() -> Vec<Node> {
+        vec![
+            node(Model, "a", &[]),
+            node(Model, "b", &["model.proj.a"]),
+            node(Model, "c", &["model.proj.a"]),
+            node(Model, "d", &["model.proj.b", "model.proj.c"]),
+            node(Model, "e", &[]),
+        ]
+    }
+
+    fn statuses(results: &[NodeResult]) -> Vec<(String, &'static str)> {
+        let mut v: Vec<_> = results
+            .iter()
+            .map(|r| (r.unique_id.replace("model.proj.", ""), r.status.as_str()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn one_thread_runs_in_plan_order() {
+        let nodes = diamond();
+        let plan = Plan::new(nodes.iter().collect());
+        let seen = Mutex::new(Vec::new());
+        let results = execute(
+            &plan,
+            1,
+            Policy::default(),
+            &AtomicBool::new(false),
+            &Quiet,
+            |_| (),
+            |_, n| {
+                seen.lock().unwrap().push(n.name.clone());
+                ok(n, Status::Success)
+            },
+        );
+        assert_eq!(seen.into_inner().unwrap(), ["a", "b", "c", "d", "e"]);
+        assert_eq!(results.len(), 5);
+    }
+
+    #[test]
+    fn a_node_never_starts_before_its_dependencies_end() {
+        let nodes = diamond();
+        let plan = Plan::new(nodes.iter().collect());
+        let ended = Mutex::new(Vec::<String>::new());
+        let concurrent = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        execute(
+            &plan,
+            4,
+            Policy::default(),
+            &AtomicBool::new(false),
+            &Quiet,
+            |_| (),
+            |_, n| {
+                for dep in &n.depends_on.nodes {
+                    let name = dep.rsplit('.').next().unwrap();
+                    assert!(
+                        ended.lock().unwrap().iter().any(|e| e == name),
+                        "{} started before {name} ended",
+                        n.name
+                    );
+                }
+                let now = concurrent.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(30));
+                concurrent.fetch_sub(1, Ordering::SeqCst);
+                ended.lock().unwrap().push(n.name.clone());
+                ok(n, Status::Success)
+            },
+        );
+        // a and e, then b and c, run side by side.
+        assert!(peak.load(Ordering::SeqCst) >= 2);
+    }
+
+    #[test]
+    fn downstream_of_a_failure_is_skipped_and_other_branches_go_on() {
+        let nodes = diamond();
+        let plan = Plan::new(nodes.iter().collect());
+        let results = execute(
+            &plan,
+            2,
+            Policy::default(),
+            &AtomicBool::new(false),
+            &Quiet,
+            |_| (),
+            |_, n| {
+                ok(
+                    n,
+                    if n.name == "b" {
+                        Status::Error
+                    } else {
+                        Status::Success
+                    },
+                )
+            },
+        );
+        assert_eq!(
+            statuses(&results),
+            [
+                ("a".into(), "success"),
+                ("b".into(), "error"),
+                ("c".into(), "success"),
+                ("d".into(), "skipped"),
+                ("e".into(), "success")
+            ]
+        );
+        let d = results
+            .iter()
+            .find(|r| r.unique_id.ends_with(".d"))
+            .unwrap();
+        assert!(d.message.contains("model.proj.b"), "{}", d.message);
+    }
+
+    #[test]
+    fn a_warning_does_not_block_but_a_failed_test_does() {
+        let nodes = vec![
+            node(Model, "a", &[]),
+            node(Test, "t_warn", &["model.proj.a"]),
+            node(Test, "t_fail", &["model.proj.a"]),
+            node(Model, "b", &["model.proj.a"]),
+        ];
+        let mut plan = Plan::new(nodes.iter().collect());
+        plan.add_dep(3, 1);
+        let results = execute(
+            &plan,
+            1,
+            Policy::default(),
+            &AtomicBool::new(false),
+            &Quiet,
+            |_| (),
+            |_, n| {
+                ok(
+                    n,
+                    match n.name.as_str() {
+                        "t_warn" => Status::Warn,
+                        "t_fail" => Status::Fail,
+                        _ => Status::Success,
+                    },
+                )
+            },
+        );
+        let b = results
+            .iter()
+            .find(|r| r.unique_id.ends_with(".b"))
+            .unwrap();
+        assert_eq!(b.status, Status::Success);
+        plan.add_dep(3, 2);
+        let results = execute(
+            &plan,
+            1,
+            Policy::default(),
+            &AtomicBool::new(false),
+            &Quiet,
+            |_| (),
+            |_, n| {
+                ok(
+                    n,
+                    match n.name.as_str() {
+                        "t_warn" => Status::Warn,
+                        "t_fail" => Status::Fail,
+                        _ => Status::Success,
+                    },
+                )
+            },
+        );
+        let b = results
+            .iter()
+            .find(|r| r.unique_id.ends_with(".b"))
+            .unwrap();
+        assert_eq!(b.status, Status::Skipped);
+    }
+
+    #[test]
+    fn fail_fast_starts_nothing_new_and_reports_the_rest_as_skipped() {
+        let nodes = diamond();
+        let plan = Plan::new(nodes.iter().collect());
+        let ran = AtomicUsize::new(0);
+        let results = execute(
+            &plan,
+            1,
+            Policy { fail_fast: true },
+            &AtomicBool::new(false),
+            &Quiet,
+            |_| (),
+            |_, n| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                ok(
+                    n,
+                    if n.name == "a" {
+                        Status::Error
+                    } else {
+                        Status::Success
+                    },
+                )
+            },
+        );
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        assert_eq!(results.len(), 5);
+        assert!(results[1..].iter().all(|r| r.status == Status::Skipped));
+    }
+
+    #[test]
+    fn cancel_stops_before_the_next_node() {
+        let nodes = diamond();
+        let plan = Plan::new(nodes.iter().collect());
+        let cancel = AtomicBool::new(false);
+        let results = execute(
+            &plan,
+            1,
+            Policy::default(),
+            &cancel,
+            &Quiet,
+            |_| (),
+            |_, n| {
+                cancel.store(true, Ordering::SeqCst);
+                ok(n, Status::Success)
+            },
+        );
+        assert_eq!(results.len(), 1);
+    }
+}

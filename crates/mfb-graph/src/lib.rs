@@ -12,8 +12,9 @@ pub mod manifest;
 pub mod manifest_json;
 pub mod selector;
 
-#[cfg(test)]
-mod test_support;
+/// Builders of small manifests, for the unit tests of this crate and the crates above.
+#[doc(hidden)]
+pub mod test_support;
 
 pub use dag::Dag;
 pub use error::GraphError;

@@ -12,11 +12,11 @@ use crate::{
     TestMetadata, UniqueId,
 };
 
-pub(crate) const PKG: &str = "proj";
+pub const PKG: &str = "proj";
 
 /// A node of `kind` named `name` depending on `deps` (unique ids). Models live in
 /// `models/<name>.sql`, tests in `tests/`, seeds in `seeds/`; fqn `[proj, name]`.
-pub(crate) fn node(kind: ResourceType, name: &str, deps: &[&str]) -> Node {
+pub fn node(kind: ResourceType, name: &str, deps: &[&str]) -> Node {
     let folder = match kind {
         ResourceType::Seed => "seeds",
         ResourceType::Snapshot => "snapshots",
@@ -97,7 +97,7 @@ pub(crate) fn node(kind: ResourceType, name: &str, deps: &[&str]) -> Node {
 }
 
 /// A generic test `test_name` on `column` of the node `on` (a unique id).
-pub(crate) fn generic_test(test_name: &str, on: &str, column: &str, extra_deps: &[&str]) -> Node {
+pub fn generic_test(test_name: &str, on: &str, column: &str, extra_deps: &[&str]) -> Node {
     let model = on.rsplit('.').next().unwrap_or(on);
     let name = format!("{test_name}_{model}_{column}");
     let mut deps = vec![on];
@@ -127,7 +127,7 @@ pub(crate) fn generic_test(test_name: &str, on: &str, column: &str, extra_deps: 
 }
 
 /// A source `source_name.table`.
-pub(crate) fn source(source_name: &str, table: &str) -> SourceNode {
+pub fn source(source_name: &str, table: &str) -> SourceNode {
     SourceNode {
         unique_id: UniqueId::new(format!("source.{PKG}.{source_name}.{table}")),
         package_name: PKG.to_owned(),
@@ -156,7 +156,7 @@ pub(crate) fn source(source_name: &str, table: &str) -> SourceNode {
 }
 
 /// An exposure depending on `deps`.
-pub(crate) fn exposure(name: &str, deps: &[&str]) -> Exposure {
+pub fn exposure(name: &str, deps: &[&str]) -> Exposure {
     Exposure {
         unique_id: UniqueId::new(format!("exposure.{PKG}.{name}")),
         package_name: PKG.to_owned(),
@@ -183,7 +183,7 @@ pub(crate) fn exposure(name: &str, deps: &[&str]) -> Exposure {
 }
 
 /// A macro with `sql` as its body.
-pub(crate) fn macro_node(name: &str, sql: &str, deps: &[&str]) -> MacroNode {
+pub fn macro_node(name: &str, sql: &str, deps: &[&str]) -> MacroNode {
     MacroNode {
         unique_id: UniqueId::new(format!("macro.{PKG}.{name}")),
         package_name: PKG.to_owned(),
@@ -199,11 +199,7 @@ pub(crate) fn macro_node(name: &str, sql: &str, deps: &[&str]) -> MacroNode {
 }
 
 /// A manifest holding `nodes`, `sources` and `exposures`.
-pub(crate) fn manifest(
-    nodes: Vec<Node>,
-    sources: Vec<SourceNode>,
-    exposures: Vec<Exposure>,
-) -> Manifest {
+pub fn manifest(nodes: Vec<Node>, sources: Vec<SourceNode>, exposures: Vec<Exposure>) -> Manifest {
     Manifest {
         nodes: nodes
             .into_iter()
@@ -226,6 +222,6 @@ pub(crate) fn manifest(
 }
 
 /// Model unique id.
-pub(crate) fn m(name: &str) -> String {
+pub fn m(name: &str) -> String {
     format!("model.{PKG}.{name}")
 }

@@ -16,7 +16,10 @@ pub(crate) struct Flags {
 
 pub(super) fn run(_settings: Settings, _flags: Flags, out: &Output) -> ExitStatus {
     super::fail(
-        &[Diagnostic::error("not-implemented", "`mfb test` is not implemented yet")],
+        &[Diagnostic::error(
+            "not-implemented",
+            "`mfb test` is not implemented yet",
+        )],
         out,
     )
 }
