@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_warning_does_not_block_but_a_failed_test_does() {
-        let nodes = vec![
+        let nodes = [
             node(Model, "a", &[]),
             node(Test, "t_warn", &["model.proj.a"]),
             node(Test, "t_fail", &["model.proj.a"]),
