@@ -123,3 +123,76 @@ fn rebuilds_keep_dependents_and_failures_keep_old_tables() {
         .collect();
     assert_eq!(statuses, ["error", "skipped", "skipped"]);
 }
+
+/// Independent models run side by side on `--threads` connections, a failure skips only its
+/// own downstream, on-run-end hooks see every result, and `--fail-fast` starts nothing new.
+#[test]
+fn threads_run_branches_concurrently_and_on_run_end_sees_results() {
+    let db = TestDb::create("mfb_run_threads");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "dbt_project.yml",
+        "name: th\nprofile: th\n\
+         on-run-start: \"create table if not exists {{ target.schema }}.audit (id text, status text, schemas int)\"\n\
+         on-run-end:\n  - \"{% for r in results %}insert into {{ target.schema }}.audit values ('{{ r.node.unique_id }}', '{{ r.status }}', {{ schemas | length }});{% endfor %}\"\n",
+    );
+    // Four slow branches: on four threads they overlap, on one they would take 4 x 0.5 s.
+    for i in 1..=4 {
+        write(
+            p,
+            &format!("models/slow_{i}.sql"),
+            &format!(
+                "{{{{ config(materialized='table') }}}}\nselect {i} as id, pg_sleep(0.5) is null as slept"
+            ),
+        );
+    }
+    write(p, "models/broken.sql", "select 1 as id from nowhere");
+    write(
+        p,
+        "models/after_broken.sql",
+        "select * from {{ ref('broken') }}",
+    );
+    write(
+        p,
+        "models/after_slow.sql",
+        "select * from {{ ref('slow_1') }}",
+    );
+    db.write_profiles_yml(p, "th", "analytics").unwrap();
+
+    let started = std::time::Instant::now();
+    let (code, text) = mfb(p, &["run", "--threads", "4"]);
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        took < std::time::Duration::from_millis(1900),
+        "4 x 0.5 s on 4 threads took {took:?}:\n{text}"
+    );
+    assert!(text.contains("PASS=5 WARN=0 ERROR=1 SKIP=1"), "{text}");
+    assert!(
+        text.contains("relation \"nowhere\" does not exist"),
+        "{text}"
+    );
+    let audit = db.query_text(
+        "select id || ':' || status || ':' || schemas::text from analytics.audit order by id",
+    );
+    let audit: Vec<String> = audit.into_iter().map(|r| r[0].clone().unwrap()).collect();
+    assert_eq!(
+        audit,
+        [
+            "model.th.after_broken:skipped:1",
+            "model.th.after_slow:success:1",
+            "model.th.broken:error:1",
+            "model.th.slow_1:success:1",
+            "model.th.slow_2:success:1",
+            "model.th.slow_3:success:1",
+            "model.th.slow_4:success:1",
+        ]
+    );
+
+    // --fail-fast on one thread: broken comes first in plan order; nothing else starts.
+    let (code, text) = mfb(p, &["run", "--threads", "1", "--fail-fast"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("ERROR=1 SKIP=6"), "{text}");
+}

@@ -60,6 +60,19 @@ pub fn render_for_node(
     source: &str,
     incremental: bool,
 ) -> Result<String, Diagnostic> {
+    render_for_node_with(parsed, run, index, node, source, incremental, Vec::new())
+}
+
+/// [`render_for_node`] with more names in the context (`results` in on-run-end hooks).
+pub fn render_for_node_with(
+    parsed: &Parsed,
+    run: &Arc<mfb_jinja::RunContext>,
+    index: &Arc<RefIndex>,
+    node: &Node,
+    source: &str,
+    incremental: bool,
+    extra: Vec<(&str, JinjaValue)>,
+) -> Result<String, Diagnostic> {
     let loaded = &parsed.loaded;
     let display = node.defined_at.file.to_string_lossy().into_owned();
     let config = Arc::new(node.config.clone());
@@ -82,6 +95,9 @@ pub fn render_for_node(
             "should_full_refresh",
             JinjaValue::from(loaded.settings.full_refresh),
         );
+    let scope = extra
+        .into_iter()
+        .fold(scope, |scope, (name, value)| scope.set(name, value));
     loaded
         .runtime
         .render(run, &display, source, scope)

@@ -16,6 +16,8 @@ use std::time::Instant;
 use indexmap::IndexSet;
 use mfb_diagnostics::{Diagnostic, IntoDiagnostic};
 use mfb_graph::{Node, ResourceType};
+use mfb_jinja::JinjaValue;
+use mfb_jinja::collections::from_serde;
 use mfb_postgres::{Connection, PgError, Pool, PooledConnection, RelationKind};
 use serde_json::Value;
 
@@ -248,8 +250,16 @@ impl<'a> Session<'a> {
     }
 
     /// Runs the project's `on-run-start` or `on-run-end` hooks (`kind`), in order, on one
-    /// connection. `results` are the run's results so far (`results` in on-run-end).
-    pub fn run_project_hooks(&self, kind: &str) -> Result<(), Diagnostics> {
+    /// connection. They render now, with `results` (the run's results so far, as dbt's
+    /// result objects: `.node`, `.status`, `.message`, `.failures`, ...), `schemas` and
+    /// `database_schemas` (where the run built) in their context.
+    ///
+    /// A failing hook stops the hooks after it; its error comes back as the hook's result.
+    pub fn run_project_hooks(
+        &self,
+        kind: &str,
+        results: &[NodeResult],
+    ) -> Result<(), Box<NodeResult>> {
         let hooks: Vec<&Node> = self
             .parsed
             .manifest
@@ -260,15 +270,74 @@ impl<'a> Session<'a> {
         if hooks.is_empty() {
             return Ok(());
         }
+        let nodes = &self.parsed.manifest.nodes;
+        let result_values: Vec<JinjaValue> = results
+            .iter()
+            .map(|r| {
+                let node = nodes
+                    .get(r.unique_id.as_str())
+                    .map(crate::context::model_value)
+                    .unwrap_or_default();
+                JinjaValue::from(std::collections::BTreeMap::from([
+                    ("node", node),
+                    ("unique_id", JinjaValue::from(r.unique_id.as_str())),
+                    ("status", JinjaValue::from(r.status.as_str())),
+                    ("message", JinjaValue::from(r.message.as_str())),
+                    ("execution_time", JinjaValue::from(r.execution_time)),
+                    ("failures", from_serde(&r.failures)),
+                    ("thread_id", JinjaValue::from(r.thread_id.as_str())),
+                    (
+                        "adapter_response",
+                        from_serde(&serde_json::json!({
+                            "_message": r.message, "code": r.code, "rows_affected": r.rows_affected,
+                        })),
+                    ),
+                ]))
+            })
+            .collect();
+        let mut schemas: IndexSet<&str> = IndexSet::new();
+        let mut database_schemas: IndexSet<(&str, &str)> = IndexSet::new();
+        for r in results {
+            if let Some(n) = nodes.get(r.unique_id.as_str())
+                && n.resource_type != ResourceType::Test
+            {
+                schemas.insert(&n.schema);
+                database_schemas.insert((&n.database, &n.schema));
+            }
+        }
+        let schemas: Vec<&str> = schemas.into_iter().collect();
+        let database_schemas: Vec<Vec<&str>> = database_schemas
+            .into_iter()
+            .map(|(d, s)| vec![d, s])
+            .collect();
         let mut worker = Worker::default();
         for node in hooks {
-            let sql = node.compiled_code.clone().unwrap_or_default();
-            if sql.trim().is_empty() {
-                continue;
+            let outcome = crate::compile::render_for_node_with(
+                self.parsed,
+                &self.run,
+                &self.index,
+                node,
+                &node.raw_code,
+                false,
+                vec![
+                    ("results", JinjaValue::from(result_values.clone())),
+                    ("schemas", from_serde(&schemas)),
+                    ("database_schemas", from_serde(&database_schemas)),
+                ],
+            )
+            .and_then(|sql| {
+                if sql.trim().is_empty() {
+                    return Ok(());
+                }
+                let conn = self.conn(&mut worker)?;
+                self.exec(conn, &sql, node).map(drop)
+            });
+            if let Err(d) = outcome {
+                let d = d.with_note(format!("in an {} hook", kind.trim_matches('-')));
+                let mut result = NodeResult::not_run(node, Status::Error, d.message.clone());
+                result.diagnostic = Some(d);
+                return Err(Box::new(result));
             }
-            let conn = self.conn(&mut worker).map_err(|d| vec![d])?;
-            self.exec(conn, &sql, node)
-                .map_err(|d| vec![d.with_note(format!("in an {} hook", kind.trim_matches('-')))])?;
         }
         Ok(())
     }

@@ -57,12 +57,16 @@ pub fn run_plan_with(
         .collect();
     let schemas: Vec<&str> = schemas.into_iter().collect();
     let session = Session::open(parsed, &schemas)?;
-    session.run_project_hooks("-on-run-start-")?;
+    session
+        .run_project_hooks("-on-run-start-", &[])
+        .map_err(|r| r.diagnostic.into_iter().collect::<Vec<_>>())?;
     let mut plan = Plan::new(nodes);
     edges(parsed, &mut plan);
-    let results = session.execute(&plan, policy, progress);
-    if !crate::engine::interrupted() {
-        session.run_project_hooks("-on-run-end-")?;
+    let mut results = session.execute(&plan, policy, progress);
+    if !crate::engine::interrupted()
+        && let Err(failed) = session.run_project_hooks("-on-run-end-", &results)
+    {
+        results.push(*failed);
     }
     Ok(results)
 }
