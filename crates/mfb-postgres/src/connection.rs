@@ -181,6 +181,15 @@ pub async fn connect(config: &ConnectionConfig) -> Result<Connection, PgError> {
 
 impl Connection {
     async fn apply_session_settings(&self, config: &ConnectionConfig) -> Result<(), PgError> {
+        // If mfb dies (SIGKILL, a lost terminal), the server notices the closed socket
+        // within a second and rolls back what was running, instead of holding its locks
+        // until the statement ends on its own (PostgreSQL 14+; older servers skip it).
+        self.session()
+            .execute(
+                "select set_config('client_connection_check_interval', '1s', false) \
+                 where current_setting('server_version_num')::int >= 140000",
+            )
+            .await?;
         if !config.search_path.is_empty() {
             let path: Vec<String> = config.search_path.iter().map(|s| quote_ident(s)).collect();
             self.session()
