@@ -233,8 +233,10 @@ pub fn run(s: &Session<'_>, conn: &mut Connection, node: &Node) -> Result<Outcom
     let (counted, sample) = match checked {
         Ok(done) => done,
         Err(Ok((e, statement))) => {
-            let run_file = crate::compile::compiled_path(&s.run_dir, node);
-            let _ = crate::compile::write_file(&run_file, &statement);
+            if !statement.is_empty() {
+                let run_file = crate::compile::compiled_path(&s.run_dir, node);
+                let _ = crate::compile::write_file(&run_file, &statement);
+            }
             return Err(sql_error(s, node, e, &statement));
         }
         Err(Err(d)) => return Err(d),
@@ -541,20 +543,21 @@ fn sql_error(s: &Session<'_>, node: &Node, e: PgError, statement: &str) -> Diagn
     );
     d = locate(s, node, d);
     let run_file = shown_path(s, &crate::compile::compiled_path(&s.run_dir, node));
-    d.notes.insert(
-        0,
-        match at_line {
-            Some((line, column)) => {
-                let text = statement
-                    .lines()
-                    .nth(line as usize - 1)
-                    .unwrap_or_default()
-                    .trim();
-                format!("at {run_file}:{line}:{column}: {text}")
-            }
-            None => format!("the statement is in {run_file}"),
-        },
-    );
+    let whereabouts = match at_line {
+        Some((line, column)) => {
+            let text = statement
+                .lines()
+                .nth(line as usize - 1)
+                .unwrap_or_default()
+                .trim();
+            Some(format!("at {run_file}:{line}:{column}: {text}"))
+        }
+        None if !statement.is_empty() => Some(format!("the statement is in {run_file}")),
+        None => None,
+    };
+    if let Some(note) = whereabouts {
+        d.notes.insert(0, note);
+    }
     if undefined_column {
         d = d.with_help(format!(
             "the test names a column that {} does not have: fix the test where it is defined, or add the column",
