@@ -8,10 +8,7 @@ use crate::output::Output;
 
 pub(super) fn run(_settings: Settings, _flags: super::test::Flags, out: &Output) -> ExitStatus {
     super::fail(
-        &[Diagnostic::error(
-            "not-implemented",
-            "`mfb build` is not implemented yet",
-        )],
+        &[Diagnostic::error("not-implemented", "`mfb build` is not implemented yet")],
         out,
     )
 }

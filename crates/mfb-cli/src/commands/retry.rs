@@ -6,12 +6,9 @@ use mfb_exec::Settings;
 use crate::ExitStatus;
 use crate::output::Output;
 
-pub(super) fn run(_settings: Settings, out: &Output) -> ExitStatus {
+pub(super) fn run(_settings: Settings,  out: &Output) -> ExitStatus {
     super::fail(
-        &[Diagnostic::error(
-            "not-implemented",
-            "`mfb retry` is not implemented yet",
-        )],
+        &[Diagnostic::error("not-implemented", "`mfb retry` is not implemented yet")],
         out,
     )
 }

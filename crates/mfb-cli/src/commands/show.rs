@@ -6,18 +6,9 @@ use mfb_exec::Settings;
 use crate::ExitStatus;
 use crate::output::Output;
 
-pub(super) fn run(
-    _settings: Settings,
-    _inline: Option<&str>,
-    _limit: i64,
-    _output: &str,
-    out: &Output,
-) -> ExitStatus {
+pub(super) fn run(_settings: Settings, _inline: Option<&str>, _limit: i64, _output: &str, out: &Output) -> ExitStatus {
     super::fail(
-        &[Diagnostic::error(
-            "not-implemented",
-            "`mfb show` is not implemented yet",
-        )],
+        &[Diagnostic::error("not-implemented", "`mfb show` is not implemented yet")],
         out,
     )
 }
