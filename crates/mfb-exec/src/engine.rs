@@ -49,6 +49,8 @@ pub struct Outcome {
     pub executed: Option<String>,
     /// A warning to show at the end of the run (a test at warn severity, say).
     pub warning: Option<Diagnostic>,
+    /// The relation written, when it is not the node's own (a test's stored failures).
+    pub relation_name: Option<String>,
 }
 
 /// A worker thread's own state: its connection, opened on first use.
@@ -237,6 +239,9 @@ impl<'a> Session<'a> {
                 result.rows_affected = o.rows;
                 result.failures = o.failures;
                 result.diagnostic = o.warning;
+                if o.relation_name.is_some() {
+                    result.relation_name = o.relation_name;
+                }
             }
             Err(d) => {
                 result.status = Status::Error;

@@ -178,7 +178,7 @@ pub fn globals(
         from(&json!({
             "FULL_REFRESH": settings.full_refresh,
             "WHICH": settings.which,
-            "STORE_FAILURES": false,
+            "STORE_FAILURES": settings.store_failures,
             "WARN_ERROR": false,
             "FAIL_FAST": false,
             "USE_COLORS": false,

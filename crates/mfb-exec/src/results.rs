@@ -102,12 +102,21 @@ pub fn write_run_results(
     let results: Vec<Value> = results
         .iter()
         .map(|r| {
+            // A test's message is its verdict; its adapter response is the count query's.
+            let is_test = matches!(r.status, Status::Pass | Status::Fail | Status::Warn);
+            let adapter_message = if is_test {
+                format!("{} {}", r.code, r.rows_affected)
+            } else {
+                r.message.clone()
+            };
             let adapter_response =
                 if !matches!(r.status, Status::Error | Status::Skipped) && !r.code.is_empty() {
-                    json!({"_message": r.message, "code": r.code, "rows_affected": r.rows_affected})
+                    json!({"_message": adapter_message, "code": r.code, "rows_affected": r.rows_affected})
                 } else {
                     json!({})
                 };
+            // dbt writes no message for a passing test.
+            let message = (!(r.status == Status::Pass && r.message.is_empty())).then_some(&r.message);
             json!({
                 "status": r.status.as_str(),
                 "timing": [
@@ -117,7 +126,7 @@ pub fn write_run_results(
                 "thread_id": r.thread_id,
                 "execution_time": r.execution_time,
                 "adapter_response": adapter_response,
-                "message": r.message,
+                "message": message,
                 "failures": r.failures,
                 "unique_id": r.unique_id,
                 "compiled": r.compiled_code.is_some(),

@@ -83,7 +83,9 @@ impl mfb_exec::schedule::Progress for Lines<'_> {
             (Status::Success, ResourceType::Snapshot) => {
                 format!("{index} of {total} {word} {}.{}", node.schema, node.alias)
             }
-            (Status::Pass | Status::Warn | Status::Fail, _) => {
+            // dbt names a test without its kind when it ends: `ERROR not_null_orders_id`.
+            (Status::Pass | Status::Warn | Status::Fail | Status::Error, ResourceType::Test)
+            | (Status::Pass | Status::Warn | Status::Fail, _) => {
                 format!("{index} of {total} {word} {}", node.name)
             }
             (

@@ -1,7 +1,14 @@
-//! `mfb test`: run the selected data tests (and unit tests) against the database.
+//! `mfb test`: run the selected data tests against the database, print dbt-style
+//! progress (`PASS`, `WARN 3`, `FAIL 3`, `ERROR`), write run_results.json with each test's
+//! `failures`, and exit 1 when a test at error severity failed or any test errored.
+//!
+//! Unit tests (`--resource-type unit_test`, `test_type:unit`) are selected but not run
+//! yet: only data tests run.
 
-use mfb_diagnostics::Diagnostic;
+use std::time::Instant;
+
 use mfb_exec::Settings;
+use mfb_graph::ResourceType;
 
 use crate::ExitStatus;
 use crate::output::Output;
@@ -14,12 +21,54 @@ pub(crate) struct Flags {
     pub resource_types: Vec<String>,
 }
 
-pub(super) fn run(_settings: Settings, _flags: Flags, out: &Output) -> ExitStatus {
-    super::fail(
-        &[Diagnostic::error(
-            "not-implemented",
-            "`mfb test` is not implemented yet",
-        )],
-        out,
-    )
+impl Flags {
+    /// Puts the flags the engine reads into `settings` (`--store-failures`).
+    pub(crate) fn apply_to(&self, settings: &mut Settings) {
+        settings.store_failures = self.store_failures;
+    }
+
+    /// Whether `--resource-type` (if given) lets data tests run.
+    pub(crate) fn runs_data_tests(&self) -> bool {
+        self.resource_types.is_empty()
+            || self
+                .resource_types
+                .iter()
+                .any(|t| matches!(t.as_str(), "test" | "data_test" | "all" | "default"))
+    }
+}
+
+pub(super) fn run(mut settings: Settings, flags: Flags, out: &Output) -> ExitStatus {
+    let started = Instant::now();
+    flags.apply_to(&mut settings);
+    let mut parsed = match super::load_and_parse(settings, out) {
+        Ok(p) => p,
+        Err(status) => return status,
+    };
+    let mut selected = match super::select(&parsed, out) {
+        Ok(s) => s,
+        Err(d) => return super::fail(&d, out),
+    };
+    let runs_data_tests = flags.runs_data_tests();
+    selected.retain(|id| {
+        parsed
+            .manifest
+            .nodes
+            .get(id)
+            .is_some_and(|n| n.resource_type == ResourceType::Test && runs_data_tests)
+    });
+    let results = match mfb_exec::test::test(
+        &mut parsed,
+        &selected,
+        mfb_exec::schedule::Policy {
+            fail_fast: flags.fail_fast,
+        },
+        &super::progress::Lines(out),
+    ) {
+        Ok(r) => r,
+        Err(d) => return super::fail(&d, out),
+    };
+    let status = super::finish_run(&parsed, &results, started, "test", "data tests", out);
+    // The process ends next: freeing a large project's manifest would only cost time.
+    std::mem::forget(parsed);
+    status
 }
