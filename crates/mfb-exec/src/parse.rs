@@ -89,19 +89,30 @@ fn dirs(resource_path: &str) -> Vec<String> {
 }
 
 /// The snapshots that properties file `path` defines with `relation:` (dbt 1.9+), as
-/// (name, SQL): `select * from {{ <relation> }}`.
-fn yaml_snapshots(entries: &[NodeProps], path: &str) -> Vec<(String, Arc<str>)> {
+/// (name, SQL): `select * from {{ <relation> }}`. `relation:` is a bare Jinja expression,
+/// `ref('x')` or `source('s', 't')`; like dbt, a `{{ ... }}` one is an error.
+fn yaml_snapshots(
+    entries: &[NodeProps],
+    path: &str,
+    display: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<(String, Arc<str>)> {
     entries
         .iter()
         .filter(|p| p.origin.file == path)
         .filter_map(|p| {
             let relation = p.extra.get("relation")?.as_str()?.trim();
-            // `relation: "{{ ref('x') }}"` means the same as `relation: ref('x')`.
-            let relation = relation
-                .strip_prefix("{{")
-                .and_then(|r| r.strip_suffix("}}"))
-                .unwrap_or(relation)
-                .trim();
+            if relation.contains("{{") {
+                errors.push(
+                    Diagnostic::error(
+                        "snapshot-relation-invalid",
+                        format!("snapshot `{}`: invalid jinja expression in `relation: {relation}`", p.name),
+                    )
+                    .at(Location::new(display, p.origin.line, 0))
+                    .with_help("write the call without braces: relation: ref('my_model') or relation: source('my_source', 'my_table')"),
+                );
+                return None;
+            }
             Some((
                 p.name.clone(),
                 Arc::from(format!("select * from {{{{ {relation} }}}}")),
@@ -346,7 +357,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             };
             let from_yaml = file.kind == FileKind::Properties;
             let bodies: Vec<(String, Arc<str>)> = if from_yaml {
-                yaml_snapshots(&pkg.properties.snapshots, &file.path)
+                yaml_snapshots(&pkg.properties.snapshots, &file.path, &display, &mut errors)
             } else if rt == ResourceType::Snapshot {
                 let found: Vec<_> = SNAPSHOT_BLOCK
                     .captures_iter(&file.contents)
