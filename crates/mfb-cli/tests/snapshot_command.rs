@@ -532,3 +532,48 @@ fn non_unique_key_fails_before_writing_anything() {
             .unwrap();
     assert_eq!(results["results"][0]["status"], "error");
 }
+
+#[test]
+fn new_record_on_a_table_without_dbt_is_deleted_is_refused_like_dbt() {
+    let db = TestDb::create("mfb_snap_migrate");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let snapshot = |hard_deletes: &str| {
+        format!(
+            "{{% snapshot s %}}\n{{{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='{hard_deletes}') }}}}\nselect * from {{{{ source('raw', 'src') }}}}\n{{% endsnapshot %}}\n"
+        )
+    };
+    project(p, &db, &[("snapshots/s.sql", &snapshot("ignore"))]);
+    db.batch_execute(SEED_SQL);
+    let mut runs = Runs {
+        db: &db,
+        dir: p,
+        starts: Vec::new(),
+    };
+    runs.snapshot();
+    write(p, "snapshots/s.sql", &snapshot("new_record"));
+    db.batch_execute("delete from raw.src where id = 2");
+    let (code, text) = mfb(p, &["snapshot"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("error[snapshot-columns-missing]: snapshot `s`: \"snaps\".\"s\" has no column `dbt_is_deleted`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("add column \"dbt_is_deleted\" text"),
+        "{text}"
+    );
+    // After the migration the help suggests, deletions are recorded (by the second
+    // successful run, `run2`).
+    db.batch_execute("alter table snaps.s add column dbt_is_deleted text; update snaps.s set dbt_is_deleted = 'False'");
+    runs.snapshot();
+    assert_eq!(
+        runs.rows("snaps.s"),
+        [
+            "1|a|2024-01-01 00:00:00|8bd6037542377309505ab720e545f24e|2024-01-01 00:00:00|2024-01-01 00:00:00||False",
+            "2|b|2024-01-01 00:00:00|f8e4dcba7004839b9c5b44a77923cd0a|2024-01-01 00:00:00|2024-01-01 00:00:00|run2|False",
+            "2|b|2024-01-01 00:00:00|h|run2|run2||True",
+            "3|c|2024-01-01 00:00:00|36d97e6f161bf778b28647771ac013ae|2024-01-01 00:00:00|2024-01-01 00:00:00||False",
+        ]
+    );
+}

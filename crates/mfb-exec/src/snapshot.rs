@@ -638,8 +638,12 @@ async fn apply(
         .collect();
     let names: Vec<String> = table.iter().map(|c| c.name.clone()).collect();
     let m = &spec.meta;
+    // Like dbt, a table made before `new_record` was configured is refused rather than
+    // migrated: its rows have no dbt_is_deleted to tell deletions apart.
+    let new_record = spec.hard_deletes == HardDeletes::NewRecord;
     let missing_meta: Vec<&str> = [&m.scd_id, &m.updated_at, &m.valid_from, &m.valid_to]
         .into_iter()
+        .chain(new_record.then_some(&m.is_deleted))
         .filter(|c| !names.contains(c))
         .map(String::as_str)
         .collect();
@@ -657,9 +661,14 @@ async fn apply(
             ),
         )
         .at(at.clone())
-        .with_help(
-            "if the table's meta columns have other names, set snapshot_meta_column_names to them; if the table is not a snapshot, drop it or snapshot into another relation",
-        ));
+        .with_help(if new_record && missing_meta == [m.is_deleted.as_str()] {
+            format!(
+                "hard_deletes='new_record' needs the column: add it (alter table {target} add column {col} text; update {target} set {col} = 'False') or drop the table to rebuild the snapshot",
+                col = quote_ident(&m.is_deleted)
+            )
+        } else {
+            "if the table's meta columns have other names, set snapshot_meta_column_names to them; if the table is not a snapshot, drop it or snapshot into another relation".to_owned()
+        }));
     }
     let column_added = match &spec.strategy {
         Strategy::Check {
@@ -672,8 +681,7 @@ async fn apply(
         } => l.iter().any(|c| !names.contains(c)),
         Strategy::Timestamp { .. } => false,
     };
-    // Columns new in the query (and dbt_is_deleted, for new_record on an older table)
-    // join the table; varchar columns that grew in the query grow in the table. Whether
+    // Columns new in the query join the table; varchar columns that grew in the query grow in the table. Whether
     // a checked column is new was decided above, on the table as it was.
     let mut alters = Vec::new();
     for c in &source {
@@ -690,12 +698,6 @@ async fn apply(
             )),
             Some(_) => {}
         }
-    }
-    if spec.hard_deletes == HardDeletes::NewRecord && !names.contains(&m.is_deleted) {
-        alters.push(format!(
-            "alter table {target} add column {} text",
-            quote_ident(&m.is_deleted)
-        ));
     }
     for a in alters {
         run(txn, a, node, ran).await?;
