@@ -165,11 +165,16 @@ impl Spec {
                 ));
             }
         };
-        let legacy_invalidate =
-            cfg.get("invalidate_hard_deletes").and_then(Value::as_bool) == Some(true);
+        let legacy = cfg.get("invalidate_hard_deletes").filter(|v| !v.is_null());
+        if legacy.is_some() && text("hard_deletes").is_some() {
+            // dbt refuses the pair, whatever the values.
+            return Err(err(
+                "both `invalidate_hard_deletes` and `hard_deletes` are set".into(),
+                "keep only hard_deletes (invalidate_hard_deletes=true is hard_deletes='invalidate')",
+            ));
+        }
         let hard_deletes = match text("hard_deletes").as_deref() {
-            // The legacy flag means `invalidate` unless `hard_deletes` says otherwise.
-            None | Some("ignore") if legacy_invalidate => HardDeletes::Invalidate,
+            None if legacy.and_then(Value::as_bool) == Some(true) => HardDeletes::Invalidate,
             None | Some("ignore") => HardDeletes::Ignore,
             Some("invalidate") => HardDeletes::Invalidate,
             Some("new_record") => HardDeletes::NewRecord,
@@ -883,6 +888,10 @@ mod tests {
             (
                 serde_json::json!({"unique_key": "id", "strategy": "check", "check_cols": "all", "hard_deletes": "drop"}),
                 "unknown hard_deletes",
+            ),
+            (
+                serde_json::json!({"unique_key": "id", "strategy": "check", "check_cols": "all", "hard_deletes": "ignore", "invalidate_hard_deletes": false}),
+                "both `invalidate_hard_deletes` and `hard_deletes`",
             ),
         ] {
             let d = spec(config).unwrap_err();
