@@ -475,7 +475,7 @@ fn yaml_snapshot_without_target_schema_uses_generate_schema_name() {
 }
 
 #[test]
-fn non_unique_key_fails_before_writing_anything() {
+fn non_unique_key_or_a_late_failure_leaves_the_table_as_it_was() {
     let db = TestDb::create("mfb_snap_dup");
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
@@ -531,6 +531,23 @@ fn non_unique_key_fails_before_writing_anything() {
         serde_json::from_str(&std::fs::read_to_string(p.join("target/run_results.json")).unwrap())
             .unwrap();
     assert_eq!(results["results"][0]["status"], "error");
+
+    // A failure after the changes were applied (a post-hook, inside the transaction)
+    // rolls all of them back.
+    db.batch_execute("delete from raw.src2 where v like 'dup%'");
+    write(
+        p,
+        "snapshots/orders.sql",
+        "{% snapshot orders_snap %}\n{{ config(strategy='check', unique_key=['k1', 'k2'], check_cols='all', post_hook='select 1/0') }}\nselect * from {{ source('raw', 'src2') }}\n{% endsnapshot %}\n",
+    );
+    let (code, text) = mfb(p, &["snapshot"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("division by zero"), "{text}");
+    assert_eq!(
+        db.query_text("select count(*)::text || ' ' || string_agg(v, ',' order by v) from snaps.orders_snap where dbt_valid_to is null")[0][0]
+            .as_deref(),
+        Some("3 a,b,c")
+    );
 }
 
 #[test]
