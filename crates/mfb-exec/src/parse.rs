@@ -88,6 +88,39 @@ fn dirs(resource_path: &str) -> Vec<String> {
     parts
 }
 
+/// The snapshots that properties file `path` defines with `relation:` (dbt 1.9+), as
+/// (name, SQL): `select * from {{ <relation> }}`. `relation:` is a bare Jinja expression,
+/// `ref('x')` or `source('s', 't')`; like dbt, a `{{ ... }}` one is an error.
+fn yaml_snapshots(
+    entries: &[NodeProps],
+    path: &str,
+    display: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<(String, Arc<str>)> {
+    entries
+        .iter()
+        .filter(|p| p.origin.file == path)
+        .filter_map(|p| {
+            let relation = p.extra.get("relation")?.as_str()?.trim();
+            if relation.contains("{{") {
+                errors.push(
+                    Diagnostic::error(
+                        "snapshot-relation-invalid",
+                        format!("snapshot `{}`: invalid jinja expression in `relation: {relation}`", p.name),
+                    )
+                    .at(Location::new(display, p.origin.line, 0))
+                    .with_help("write the call without braces: relation: ref('my_model') or relation: source('my_source', 'my_table')"),
+                );
+                return None;
+            }
+            Some((
+                p.name.clone(),
+                Arc::from(format!("select * from {{{{ {relation} }}}}")),
+            ))
+        })
+        .collect()
+}
+
 fn sha256(s: &str) -> String {
     format!("{:x}", Sha256::digest(s.as_bytes()))
 }
@@ -318,9 +351,14 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 FileKind::Analysis => (ResourceType::Analysis, |p| &p.analyses, Some(&analyses)),
                 FileKind::SingularTest => (ResourceType::Test, |p| &p.tests, None),
                 FileKind::Snapshot => (ResourceType::Snapshot, |p| &p.snapshots, Some(&snaps)),
+                // dbt 1.9+: `snapshots:` entries with `relation:` are snapshots of their own.
+                FileKind::Properties => (ResourceType::Snapshot, |p| &p.snapshots, Some(&snaps)),
                 _ => continue,
             };
-            let bodies: Vec<(String, Arc<str>)> = if rt == ResourceType::Snapshot {
+            let from_yaml = file.kind == FileKind::Properties;
+            let bodies: Vec<(String, Arc<str>)> = if from_yaml {
+                yaml_snapshots(&pkg.properties.snapshots, &file.path, &display, &mut errors)
+            } else if rt == ResourceType::Snapshot {
                 let found: Vec<_> = SNAPSHOT_BLOCK
                     .captures_iter(&file.contents)
                     .map(|c| (c[1].to_owned(), Arc::from(&c[2])))
@@ -355,7 +393,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                     fqn.push("analysis".to_owned());
                 }
                 fqn.extend(dirs(&file.resource_path));
-                if rt == ResourceType::Snapshot {
+                if rt == ResourceType::Snapshot && !from_yaml {
                     fqn.push(stem(&file.path));
                 }
                 fqn.push(name.clone());
@@ -369,6 +407,13 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                     node.alias = format!("{}_v{}", node.name, v.version);
                     node.version = Some(v.version);
                     node.latest_version = Some(v.latest);
+                }
+                if from_yaml {
+                    // As dbt records them: `path` names a virtual SQL file beside the YAML.
+                    node.path = format!("{}/{}.sql", file.resource_path, node.name);
+                    node.checksum = sha256(&raw);
+                    let line = snaps.get(&node.name).map_or(0, |p| p.origin.line);
+                    node.defined_at = Location::new(&display, line, 0);
                 }
                 let late_config = root_override(root, pkg, tree, &node.fqn);
                 let mut config = project_config(root, pkg, tree, &node.fqn);

@@ -75,12 +75,19 @@ impl mfb_exec::schedule::Progress for Lines<'_> {
                 out.paint("SKIP", "33"),
             ),
             Status::Error => (
-                out.paint(if is_test { "ERROR" } else { "ERROR creating" }, "31"),
+                out.paint(
+                    match node.resource_type {
+                        ResourceType::Test => "ERROR",
+                        ResourceType::Snapshot => "ERROR snapshotting",
+                        _ => "ERROR creating",
+                    },
+                    "31",
+                ),
                 format!("{} in {secs:.2}s", out.paint("ERROR", "31")),
             ),
         };
         let what = match (r.status, node.resource_type) {
-            (Status::Success, ResourceType::Snapshot) => {
+            (Status::Success | Status::Error, ResourceType::Snapshot) => {
                 format!("{index} of {total} {word} {}.{}", node.schema, node.alias)
             }
             // dbt names a test without its kind when it ends: `ERROR not_null_orders_id`.
