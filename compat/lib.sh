@@ -44,3 +44,54 @@ compat_stop_pg() {
     rm -rf "$compat_pg_dir"
   fi
 }
+
+# Every table, view and materialized view of database $1 outside the system schemas, one
+# line each: `schema.name <TAB> relkind <TAB> columns with types <TAB> rows <TAB> digest`,
+# sorted. The digest is the md5 of the rows as JSON, sorted, without the snapshot columns
+# whose values depend on the wall clock (dbt_valid_from, dbt_valid_to, dbt_updated_at,
+# dbt_scd_id).
+compat_digest() {
+  local db=$1 rel kind cols rows
+  psql -XAtq -d "$db" -F $'\t' -c "
+    select format('%I.%I', n.nspname, c.relname), c.relkind
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'v', 'm', 'p')
+      and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'
+    order by 1" |
+  while IFS=$'\t' read -r rel kind; do
+    cols=$(psql -XAtq -d "$db" -c "
+      select string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum)
+      from pg_attribute where attrelid = '$rel'::regclass and attnum > 0 and not attisdropped")
+    rows=$(psql -XAtq -d "$db" -F $'\t' -c "
+      select count(*), coalesce(md5(string_agg(r, E'\n' order by r)), '-')
+      from (select (to_jsonb(t) - 'dbt_valid_from' - 'dbt_valid_to' - 'dbt_updated_at' - 'dbt_scd_id')::text as r
+            from $rel t) s")
+    printf '%s\t%s\t%s\t%s\n' "$rel" "$kind" "$cols" "$rows"
+  done
+}
+
+# The results of a run_results.json ($1): `unique_id <TAB> status <TAB> failures`, sorted;
+# hooks (operation.*) left out.
+compat_results() {
+  python3 - "$1" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+rows = sorted(
+    f"{r['unique_id']}\t{r['status']}\t{r.get('failures')}"
+    for r in doc["results"] if not r["unique_id"].startswith("operation.")
+)
+print("\n".join(rows))
+PY
+}
+
+# Runs `seed`, then `build` twice (the second run takes the incremental paths), of project
+# $2 with the tool $1 (dbt or mfb) into database $3, target path $4; exit codes are ignored
+# (failing tests are part of the oracle).
+compat_build() {
+  local tool=$1 p=$2 db=$3 target=$4 dir="$compat_dir/$2" extra=()
+  [ "$(basename "$tool")" = dbt ] && extra=(--no-send-anonymous-usage-stats)
+  psql -XAtq -d postgres -c "drop database if exists $db" -c "create database $db" >/dev/null
+  (cd "$dir" && PGDATABASE=$db "$tool" "${extra[@]}" seed --project-dir "$dir" --profiles-dir "$dir" --target-path "$target" &&
+     PGDATABASE=$db "$tool" "${extra[@]}" build --project-dir "$dir" --profiles-dir "$dir" --target-path "$target"
+     PGDATABASE=$db "$tool" "${extra[@]}" build --project-dir "$dir" --profiles-dir "$dir" --target-path "$target") || true
+}

@@ -210,19 +210,21 @@ impl<'a> Session<'a> {
     fn run_node(&self, worker: &mut Worker, node: &Node) -> NodeResult {
         let started_at = now();
         let clock = Instant::now();
-        let outcome = self.conn(worker).and_then(|conn| match node.resource_type {
-            ResourceType::Model => crate::materialize::build(self, conn, node),
-            ResourceType::Seed => crate::seed::load(self, conn, node),
-            ResourceType::Test => crate::test::run(self, conn, node),
-            ResourceType::Snapshot => crate::snapshot::build(self, conn, node),
-            other => Err(Diagnostic::error(
-                "not-runnable",
-                format!(
-                    "{} is a {other:?}, which has nothing to run",
-                    node.unique_id
-                ),
-            )),
-        });
+        // A deadlock or serialization failure rolled the node's transaction back whole, so
+        // running it again is safe: two views rebuilt side by side can deadlock when a view
+        // outside the run depends on both (each swap recreates it). PostgreSQL aborts one of
+        // them; its retry then finds the other done.
+        let mut attempt = 0;
+        let outcome = loop {
+            let outcome = self.run_once(worker, node);
+            match &outcome {
+                Err(d) if attempt < 3 && is_transient(d) && !self.cancel.load(Ordering::SeqCst) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
+                }
+                _ => break outcome,
+            }
+        };
         let mut result = NodeResult::not_run(node, Status::Success, String::new());
         result.started_at = started_at;
         match outcome {
@@ -252,6 +254,22 @@ impl<'a> Session<'a> {
         result.completed_at = now();
         result.execution_time = clock.elapsed().as_secs_f64();
         result
+    }
+
+    fn run_once(&self, worker: &mut Worker, node: &Node) -> Result<Outcome, Diagnostic> {
+        self.conn(worker).and_then(|conn| match node.resource_type {
+            ResourceType::Model => crate::materialize::build(self, conn, node),
+            ResourceType::Seed => crate::seed::load(self, conn, node),
+            ResourceType::Test => crate::test::run(self, conn, node),
+            ResourceType::Snapshot => crate::snapshot::build(self, conn, node),
+            other => Err(Diagnostic::error(
+                "not-runnable",
+                format!(
+                    "{} is a {other:?}, which has nothing to run",
+                    node.unique_id
+                ),
+            )),
+        })
     }
 
     /// Runs the project's `on-run-start` or `on-run-end` hooks (`kind`), in order, on one
@@ -346,6 +364,14 @@ impl<'a> Session<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether the error is a deadlock or a serialization failure: the server rolled the
+/// transaction back, and running it again may well succeed.
+fn is_transient(d: &Diagnostic) -> bool {
+    d.notes
+        .iter()
+        .any(|n| n == "SQLSTATE 40P01" || n == "SQLSTATE 40001")
 }
 
 /// A PostgreSQL error while running `node`, as a diagnostic naming the node.

@@ -53,7 +53,7 @@ impl TestTarget<'_> {
                 name,
                 version: Some(v),
                 ..
-            } => format!("ref('{name}', v={v})"),
+            } => format!("ref('{name}', version='{v}')"),
             TestTarget::Node { name, .. } => format!("ref('{name}')"),
             TestTarget::Source { source, table, .. } => format!("source('{source}', '{table}')"),
         }
