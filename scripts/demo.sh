@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE demo of mfb: build the MFB screening-analytics project at the repository root
-# (seeds, staging views, marts, tests) into PostgreSQL, then generate its docs.
+# (seeds, staging views, marts, tests) into PostgreSQL with `mfb build`, then generate its
+# docs when this mfb has a docs site.
 #
 #   scripts/demo.sh
 #
@@ -43,36 +44,25 @@ if [ -z "${PGHOST:-}" ] && [ ! -f "$HOME/.dbt/profiles.yml" ]; then
 fi
 echo "building into ${PGUSER:-postgres}@${PGHOST:-127.0.0.1}:${PGPORT:-5432}/${PGDATABASE:-postgres}, schemas ${MFB_SCHEMA:-analytics}_*"
 
-if "$MFB_BIN" build --help >/dev/null 2>&1; then
-  say "$MFB_BIN build --project-dir . --profiles-dir ."
-  start=$SECONDS
-  "$MFB_BIN" build --project-dir . --profiles-dir .
-  echo "build finished in $((SECONDS - start))s"
+say "$MFB_BIN build --project-dir . --profiles-dir ."
+start=$SECONDS
+build_status=0
+"$MFB_BIN" build --project-dir . --profiles-dir . || build_status=$?
+echo "build finished in $((SECONDS - start))s (exit $build_status)"
 
+say "done"
+echo "Tables and views: schemas ${MFB_SCHEMA:-analytics}_raw, _staging, _intermediate, _marts, e.g."
+echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'select * from ${MFB_SCHEMA:-analytics}_marts.mart_screener_funnel limit 10'"
+echo "Artifacts: $(pwd)/target/run_results.json, $(pwd)/target/manifest.json, SQL as run in $(pwd)/target/run/"
+if "$MFB_BIN" docs --help >/dev/null 2>&1; then
   say "$MFB_BIN docs generate --project-dir . --profiles-dir ."
-  docs_ok=1
-  "$MFB_BIN" docs generate --project-dir . --profiles-dir . || docs_ok=0
-
-  say "done"
-  echo "Tables and views: schemas ${MFB_SCHEMA:-analytics}_raw, _staging, _intermediate, _marts, e.g."
-  echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'select * from ${MFB_SCHEMA:-analytics}_marts.mart_screener_funnel limit 10'"
-  if [ "$docs_ok" = 1 ]; then
+  if "$MFB_BIN" docs generate --project-dir . --profiles-dir .; then
     echo "Docs: open $(pwd)/target/index.html in a browser (or run: $MFB_BIN docs serve --project-dir . --profiles-dir .)"
   else
-    echo "Docs: generation failed (see above); once it works, the site is $(pwd)/target/index.html"
+    echo "Docs: generation failed (see above)"
   fi
 else
-  # This mfb has no `build` (models + tests together) yet: load the seeds and build the
-  # models into PostgreSQL with `seed` and `run`, and say so.
-  say "this mfb has no 'build' yet (tests are the next milestone): running 'seed' then 'run'"
-  start=$SECONDS
-  "$MFB_BIN" seed --project-dir . --profiles-dir .
-  "$MFB_BIN" run --project-dir . --profiles-dir .
-  echo "seed + run finished in $((SECONDS - start))s"
-  say "done"
-  echo "Tables and views: schemas ${MFB_SCHEMA:-analytics}_raw, _staging, _intermediate, _marts, e.g."
-  echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'select * from ${MFB_SCHEMA:-analytics}_marts.mart_screener_funnel limit 10'"
-  echo "Compiled SQL (identical to dbt-core 1.10's for this project): $(pwd)/target/compiled/mfb/"
+  echo "Docs: this mfb has no docs site yet (docs/compatibility.md lists what works)"
 fi
 if [ -n "$pg_dir" ]; then
   echo "The throwaway PostgreSQL keeps running for you to explore. Stop it with:"

@@ -218,9 +218,11 @@ impl<'a> Session<'a> {
         let outcome = loop {
             let outcome = self.run_once(worker, node);
             match &outcome {
-                Err(d) if attempt < 3 && is_transient(d) && !self.cancel.load(Ordering::SeqCst) => {
+                Err(d) if attempt < 5 && is_transient(d) && !self.cancel.load(Ordering::SeqCst) => {
                     attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50 * attempt));
+                    // Spread the retries of nodes that collided with each other.
+                    let jitter = u64::from(node.unique_id.as_str().len() as u8 % 7) * 10;
+                    std::thread::sleep(std::time::Duration::from_millis(40 * attempt + jitter));
                 }
                 _ => break outcome,
             }
@@ -366,12 +368,16 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Whether the error is a deadlock or a serialization failure: the server rolled the
-/// transaction back, and running it again may well succeed.
+/// Whether the error comes from another transaction of the run, not from the node: a
+/// deadlock, a serialization failure, or a relation dropped by a concurrent swap between
+/// name lookup and lock (`could not open relation with OID`). The server rolled the
+/// transaction back, and running it again will see the other one finished.
 fn is_transient(d: &Diagnostic) -> bool {
-    d.notes
-        .iter()
-        .any(|n| n == "SQLSTATE 40P01" || n == "SQLSTATE 40001")
+    d.notes.iter().any(|n| {
+        n == "SQLSTATE 40P01"
+            || n == "SQLSTATE 40001"
+            || (n == "SQLSTATE XX000" && d.message.contains("could not open relation with OID"))
+    })
 }
 
 /// A PostgreSQL error while running `node`, as a diagnostic naming the node.

@@ -248,6 +248,54 @@ pub(crate) fn write_manifest(parsed: &Parsed) -> Result<std::path::PathBuf, Diag
     Ok(path)
 }
 
+/// What ran, counted the way dbt words it: `3 view models, 1 seed, 12 data tests`.
+fn stat_line(parsed: &Parsed, results: &[mfb_exec::results::NodeResult], noun: &str) -> String {
+    use mfb_graph::ResourceType;
+    let mut counts: indexmap::IndexMap<String, usize> = indexmap::IndexMap::new();
+    for r in results {
+        let Some(node) = parsed.manifest.nodes.get(r.unique_id.as_str()) else {
+            continue;
+        };
+        let kind = match node.resource_type {
+            ResourceType::Model => format!(
+                "{} model",
+                node.config
+                    .get("materialized")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("view")
+            ),
+            ResourceType::Seed => "seed".to_owned(),
+            ResourceType::Snapshot => "snapshot".to_owned(),
+            ResourceType::Test => "data test".to_owned(),
+            ResourceType::UnitTest => "unit test".to_owned(),
+            ResourceType::Operation => "hook".to_owned(),
+            _ => continue,
+        };
+        *counts.entry(kind).or_default() += 1;
+    }
+    counts.sort_by_cached_key(|k, _| {
+        [
+            "model",
+            "seed",
+            "snapshot",
+            "data test",
+            "unit test",
+            "hook",
+        ]
+        .iter()
+        .position(|w| k.ends_with(w))
+        .unwrap_or(9)
+    });
+    if counts.is_empty() {
+        return format!("0 {noun}");
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}{}", plural(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -288,8 +336,11 @@ pub(crate) fn finish_run(
     out.info(
         "FinishedRunningStats",
         &format!(
-            "Finished running {} {noun} in {elapsed:.2}s.",
-            results.len()
+            "Finished running {} in {} hours {} minutes and {:.2} seconds ({elapsed:.2}s).",
+            stat_line(parsed, results, noun),
+            (elapsed / 3600.0) as u64,
+            ((elapsed % 3600.0) / 60.0) as u64,
+            elapsed % 60.0
         ),
     );
     if problems.is_empty() {
