@@ -12,6 +12,7 @@ pub mod engine;
 pub mod load;
 pub mod materialize;
 pub mod naming;
+pub mod operation;
 pub mod parse;
 pub mod results;
 pub mod run;
