@@ -19,6 +19,7 @@ pub mod run;
 pub mod schedule;
 pub mod seed;
 pub mod settings;
+pub mod show;
 pub mod snapshot;
 pub mod test;
 pub mod tests_gen;
