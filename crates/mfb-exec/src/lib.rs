@@ -15,6 +15,7 @@ pub mod naming;
 pub mod operation;
 pub mod parse;
 pub mod results;
+pub mod retry;
 pub mod run;
 pub mod schedule;
 pub mod seed;
