@@ -9,6 +9,7 @@
 pub mod compile;
 pub mod context;
 pub mod engine;
+pub mod freshness;
 pub mod load;
 pub mod materialize;
 pub mod naming;
