@@ -265,7 +265,7 @@ pub enum Command {
         #[arg(long)]
         inline: Option<String>,
         /// How many rows to show (-1: all).
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
         limit: i64,
         /// Output format: text (a table) or json.
         #[arg(long, short = 'o', default_value = "text")]

@@ -306,6 +306,24 @@ pub(crate) fn dotted(text: &str, status: &str) -> String {
     format!("{text} {} [{status}]", ".".repeat(width))
 }
 
+/// `args` of run_results.json: the command, and what `mfb retry` needs to rerun it
+/// (selection, `--full-refresh`, `--vars`, `--store-failures`).
+pub(crate) fn run_args(parsed: &Parsed, which: &str) -> serde_json::Value {
+    let s = &parsed.loaded.settings;
+    let mut args = serde_json::json!({
+        "which": which,
+        "full_refresh": s.full_refresh,
+        "select": s.selection.select,
+        "exclude": s.selection.exclude,
+        "selector": s.selection.selector,
+        "vars": s.vars,
+    });
+    if s.store_failures {
+        args["store_failures"] = true.into();
+    }
+    args
+}
+
 /// The end of a command that ran nodes: writes manifest.json and run_results.json, prints
 /// the summary (`Done. PASS=.. ERROR=.. SKIP=..`) and the errors, and picks the exit code.
 pub(crate) fn finish_run(
@@ -319,8 +337,7 @@ pub(crate) fn finish_run(
     use mfb_exec::results::Status;
     let elapsed = started.elapsed().as_secs_f64();
     let target = mfb_exec::compile::target_dir(parsed);
-    let args =
-        serde_json::json!({"which": which, "full_refresh": parsed.loaded.settings.full_refresh});
+    let args = run_args(parsed, which);
     if let Err(d) = write_manifest(parsed).and_then(|_| {
         mfb_exec::results::write_run_results(&target, results, &out.invocation_id, elapsed, args)
     }) {
