@@ -137,3 +137,43 @@ fn a_failed_test_skips_its_downstream_and_a_warning_does_not() {
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("PASS=2 WARN=0 ERROR=0 SKIP=0"), "{text}");
 }
+
+#[test]
+fn retry_after_a_failed_build_reruns_the_failed_test_and_its_skipped_downstream() {
+    let db = TestDb::create("mfb_build_retry");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(p, "dbt_project.yml", "name: br\nprofile: br\n");
+    write(
+        p,
+        "models/base.sql",
+        "{{ config(materialized='table') }}\nselect * from (values (1), (2), (2)) v(id)",
+    );
+    write(
+        p,
+        "models/after.sql",
+        "select count(*) as n from {{ ref('base') }}",
+    );
+    write(p, "models/other.sql", "select 1 as x");
+    write(
+        p,
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: base\n    columns:\n      - name: id\n        data_tests: [unique]\n",
+    );
+    db.write_profiles_yml(p, "br", "analytics").unwrap();
+    let (code, text) = mfb(p, &["build"]);
+    assert_eq!(code, 1, "{text}");
+    // Fix the data, then retry: only the failed test and the skipped model run again.
+    db.batch_execute(
+        "delete from analytics.base where ctid = (select max(ctid) from analytics.base)",
+    );
+    let (code, text) = mfb(p, &["retry"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        statuses(p),
+        [
+            ("after".to_owned(), "success".to_owned()),
+            ("unique_base_id".to_owned(), "pass".to_owned()),
+        ]
+    );
+}

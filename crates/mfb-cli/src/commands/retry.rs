@@ -98,7 +98,9 @@ fn rerun_nodes(
     let results = match which {
         "run" => mfb_exec::run::run(&mut parsed, &ids, policy, &progress),
         "seed" => mfb_exec::seed::seed(&mut parsed, &ids, policy, &progress),
-        // test, snapshot, build: the retried nodes are exactly what to run, each by its
+        // build keeps its test edges: a retried test still holds back its downstream.
+        "build" => mfb_exec::run::build(&mut parsed, &ids, policy, &progress),
+        // test, snapshot: the retried nodes are exactly what to run, each by its
         // resource type.
         _ => mfb_exec::run::run_plan(
             &mut parsed,
