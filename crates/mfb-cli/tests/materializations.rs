@@ -126,8 +126,28 @@ fn table_configs_indexes_grants_docs_unlogged() {
         "models/schema.yml",
         "version: 2\nmodels:\n  - name: wide\n    description: \"Wide's 'table'\"\n    columns:\n      - name: id\n        description: the key\n      - name: name\n        description: a name\n      - name: not_in_the_model\n        description: skipped\n",
     );
-    for _ in 0..2 {
+    for round in 0..2 {
         ok(p, &["run"]);
+        if round == 0 {
+            // Relations mfb does not manage, on top of the model: a rebuild recreates them
+            // with the privileges they had, and refills the materialized view.
+            db.batch_execute(&format!(
+                "create view analytics.wide_names as select name from analytics.wide;\n\
+                 grant select on analytics.wide_names to {a};\n\
+                 create materialized view analytics.wide_count as select count(*) as n from analytics.wide"
+            ));
+        } else {
+            assert_eq!(
+                one(
+                    &db,
+                    &format!(
+                        "select has_table_privilege('{a}', 'analytics.wide_names', 'select')::text"
+                    )
+                ),
+                "true"
+            );
+            assert_eq!(one(&db, "select n::text from analytics.wide_count"), "4");
+        }
         assert_eq!(
             indexes_of(&db, "wide"),
             [
@@ -497,10 +517,7 @@ fn on_schema_change_ignore_fail_append_sync() {
         text.contains("Target columns not in source: [dropped (integer)]"),
         "{text}"
     );
-    assert!(
-        text.contains("New column types: [name (bigint)]"),
-        "{text}"
-    );
+    assert!(text.contains("New column types: [name (bigint)]"), "{text}");
     assert_eq!(
         columns("m_fail"),
         [

@@ -252,7 +252,12 @@ fn swap(
         let old = txn.get_relation(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
         let mut dependents = Vec::new();
         if let Some(old) = &old {
-            dependents = txn.dependent_views(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
+            // Each dependent view with the privileges this role granted on it, which
+            // recreating it would otherwise lose.
+            for d in txn.dependent_views(&node.schema, &node.alias).await.map_err(|e| pg(e, node))? {
+                let granted = grants::granted(&txn, &d.relation.schema_qualified()).await.map_err(|e| pg(e, node))?;
+                dependents.push((d, granted));
+            }
             let rename = format!("alter {} {} rename to {}", old.kind.ddl_keyword(), m.target, quote_ident(&backup_name));
             run_sql(&txn, rename, node, ran).await?;
         }
@@ -265,7 +270,7 @@ fn swap(
         if let Some(old) = &old {
             run_sql(&txn, format!("drop {} {schema}.{} cascade", old.kind.ddl_keyword(), quote_ident(&backup_name)), node, ran).await?;
             // Views on the old relation were dropped with it: recreate them on the new one.
-            for d in &dependents {
+            for (d, granted) in &dependents {
                 run_sql(&txn, d.create_statement(), node, ran).await.map_err(|e| {
                     e.with_help(format!(
                         "view {} depends on {} and no longer fits its new definition; nothing was changed (rolled back). Change or rebuild that view too",
@@ -273,6 +278,12 @@ fn swap(
                         node.relation_name.as_deref().unwrap_or_default()
                     ))
                 })?;
+                if d.relation.kind == Some(RelationKind::MaterializedView) {
+                    run_sql(&txn, format!("refresh materialized view {}", d.relation.schema_qualified()), node, ran).await?;
+                }
+                for statement in granted.statements(&d.relation.schema_qualified(), None) {
+                    run_sql(&txn, statement, node, ran).await?;
+                }
             }
         }
         txn.commit().await.map_err(|e| pg(e, node))?;
