@@ -919,3 +919,28 @@ fn failing_rebuilds_keep_the_old_table_rows_grants_and_indexes() {
     assert!(text.contains("no_such_table"), "{text}");
     check("failing post-hook");
 }
+
+#[test]
+fn parallel_rebuilds_of_two_parents_of_one_view_do_not_deadlock() {
+    let db = TestDb::create("mfb_mat_parallel_parents");
+    let dir = project(&db, "models:\n  mt:\n    +materialized: table\n");
+    let p = dir.path();
+    // Both parents take as long, so their swaps meet at the view they share.
+    for name in ["left_side", "right_side"] {
+        write(
+            p,
+            &format!("models/{name}.sql"),
+            "select g as id from generate_series(1, 3) g, pg_sleep(0.2)",
+        );
+    }
+    write(
+        p,
+        "models/joined.sql",
+        "{{ config(materialized='view') }}\nselect l.id from {{ ref('left_side') }} l join {{ ref('right_side') }} r using (id)",
+    );
+    for _ in 0..4 {
+        let text = ok(p, &["run", "--threads", "4"]);
+        assert!(text.contains("PASS=3"), "{text}");
+    }
+    assert_eq!(one(&db, "select count(*)::text from analytics.joined"), "3");
+}

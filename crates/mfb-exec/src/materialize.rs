@@ -7,7 +7,9 @@
 //! that depended on it recreated: all in one transaction. A reader never sees a missing,
 //! half-built, ungranted relation, and any failure (bad SQL, a contract mismatch, a
 //! failing post-hook, a dependent view that no longer fits) leaves the old relation as it
-//! was, rows, grants, indexes and comments included. An incremental run changes the
+//! was, rows, grants, indexes and comments included. Swaps running in parallel that
+//! share a dependent view queue on a per-view advisory lock instead of deadlocking (a
+//! swap PostgreSQL still picks as a deadlock victim is retried). An incremental run changes the
 //! existing table in one transaction the same way (see [`incremental`]); a materialized
 //! view may be refreshed in place (see [`materialized_view`]). Hooks with
 //! `transaction: false` run before and after that transaction. Templates (hooks, an
@@ -25,7 +27,7 @@ mod schema_change;
 
 use mfb_diagnostics::Diagnostic;
 use mfb_graph::{Node, UniqueId};
-use mfb_postgres::{Connection, RelationKind, quote_ident};
+use mfb_postgres::{Connection, RelationKind, quote_ident, quote_literal};
 use serde_json::Value;
 
 use crate::compile::inject_ctes;
@@ -204,8 +206,63 @@ fn materialize(
     Ok((built, ran.join(";\n\n")))
 }
 
+/// How often a swap that PostgreSQL chose as a deadlock victim is tried again. Its
+/// transaction rolled back entirely, so trying again is safe.
+const DEADLOCK_ATTEMPTS: usize = 3;
+
 /// Builds `kind` under a temporary name and swaps it in: see the module docs.
 fn swap(
+    ctx: &Session<'_>,
+    conn: &mut Connection,
+    m: &Model<'_>,
+    kind: Kind,
+    sql: &str,
+    ran: &mut Vec<String>,
+) -> Result<Built, Diagnostic> {
+    let start = ran.len();
+    let mut attempt = 1;
+    loop {
+        match swap_once(ctx, conn, m, kind, sql, ran) {
+            Err(e)
+                if attempt < DEADLOCK_ATTEMPTS && e.notes.iter().any(|n| n == "SQLSTATE 40P01") =>
+            {
+                ran.truncate(start);
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The views depending (through any chain of views) on `$REL`, in name order, from the
+/// catalog alone (without opening, and so locking, them).
+const DEPENDENT_NAMES: &str = "
+with recursive deps(oid) as (
+    select r.ev_class
+    from pg_catalog.pg_depend d
+    join pg_catalog.pg_rewrite r on r.oid = d.objid
+    where d.classid = 'pg_catalog.pg_rewrite'::regclass
+      and d.refclassid = 'pg_catalog.pg_class'::regclass
+      and d.refobjid = to_regclass($REL)
+      and r.ev_class <> d.refobjid
+    union
+    select r.ev_class
+    from deps
+    join pg_catalog.pg_depend d
+      on d.refobjid = deps.oid
+     and d.classid = 'pg_catalog.pg_rewrite'::regclass
+     and d.refclassid = 'pg_catalog.pg_class'::regclass
+    join pg_catalog.pg_rewrite r on r.oid = d.objid
+    where r.ev_class <> deps.oid
+)
+select distinct n.nspname::text || '.' || c.relname::text as name
+from deps
+join pg_catalog.pg_class c on c.oid = deps.oid
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+order by 1";
+
+/// One attempt of [`swap`].
+fn swap_once(
     ctx: &Session<'_>,
     conn: &mut Connection,
     m: &Model<'_>,
@@ -252,8 +309,19 @@ fn swap(
         let old = txn.get_relation(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
         let mut dependents = Vec::new();
         if let Some(old) = &old {
+            // Two parents of one view rebuilt at once (parallel threads) would each hold
+            // their own relation and wait for the view the other is recreating: a
+            // deadlock. Taking a lock per dependent view first, in name order, makes the
+            // second swap wait before it holds anything the first needs.
+            // (Named from the catalog alone: reading a view's definition would lock it.)
+            let names = txn.fetch(&DEPENDENT_NAMES.replace("$REL", &quote_literal(&m.target))).await.map_err(|e| pg(e, node))?;
+            for name in names.rows.iter().filter_map(|r| r.first()?.as_text()) {
+                let lock = format!("select pg_catalog.pg_advisory_xact_lock(hashtext({}))", quote_literal(&format!("mfb swap: {name}")));
+                txn.execute(&lock).await.map_err(|e| pg(e, node))?;
+            }
             // Each dependent view with the privileges this role granted on it, which
-            // recreating it would otherwise lose.
+            // recreating it would otherwise lose; listed again now that no other swap
+            // is recreating them.
             for d in txn.dependent_views(&node.schema, &node.alias).await.map_err(|e| pg(e, node))? {
                 let granted = grants::granted(&txn, &d.relation.schema_qualified()).await.map_err(|e| pg(e, node))?;
                 dependents.push((d, granted));
