@@ -1,28 +1,84 @@
 //! Materializations: how a model's compiled SQL becomes a relation.
 //!
-//! Each model is built under a temporary name and swapped in by renames inside one
-//! transaction, so a reader never sees a missing or half-built relation and a failure
-//! leaves the old one as it was. Views that depend on the old relation (and would be
-//! dropped with it) are recreated in the same transaction: if one no longer fits the new
-//! relation, the whole swap is rolled back and the error names it. Templates (hooks, an
-//! incremental model's SQL) render between database calls, never inside them (the Jinja
-//! runtime's own database access blocks on its own runtime).
+//! A view, table or materialized view is built under `<name>__dbt_tmp` (with its indexes,
+//! or created from its contract's column list and constraints and filled by an insert),
+//! the old relation is renamed to `<name>__dbt_backup`, the new one renamed into place,
+//! post-hooks, grants and `persist_docs` comments applied, the backup dropped and the views
+//! that depended on it recreated: all in one transaction. A reader never sees a missing,
+//! half-built, ungranted relation, and any failure (bad SQL, a contract mismatch, a
+//! failing post-hook, a dependent view that no longer fits) leaves the old relation as it
+//! was, rows, grants, indexes and comments included. Swaps running in parallel that
+//! share a dependent view queue on a per-view advisory lock instead of deadlocking (a
+//! swap PostgreSQL still picks as a deadlock victim is retried). An incremental run changes the
+//! existing table in one transaction the same way (see [`incremental`]); a materialized
+//! view may be refreshed in place (see [`materialized_view`]). Hooks with
+//! `transaction: false` run before and after that transaction. Templates (hooks, an
+//! incremental model's SQL, a contract's `ref()`) render between database calls, never
+//! inside them (the Jinja runtime's own database access blocks on its own runtime).
+//! Ephemeral models never get here: the run plan leaves them out
+//! ([`crate::run::builds_relation`]).
+
+mod contract;
+mod grants;
+mod indexes;
+mod materialized_view;
+mod persist_docs;
+mod schema_change;
 
 use mfb_diagnostics::Diagnostic;
 use mfb_graph::{Node, UniqueId};
-use mfb_postgres::{Connection, RelationKind, quote_ident};
+use mfb_postgres::{Connection, RelationKind, quote_ident, quote_literal};
 use serde_json::Value;
 
 use crate::compile::inject_ctes;
 use crate::engine::{Outcome, Session, hooks, pg_error as pg};
+use contract::Contract;
+use grants::Grants;
+use indexes::Index;
+use persist_docs::PersistDocs;
+use schema_change::OnSchemaChange;
 
-fn keyword(kind: RelationKind) -> &'static str {
-    match kind {
-        RelationKind::View => "view",
-        RelationKind::MaterializedView => "materialized view",
-        RelationKind::Foreign => "foreign table",
-        _ => "table",
+/// What a build creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    View,
+    Table,
+    MaterializedView,
+}
+
+impl Kind {
+    fn keyword(self) -> &'static str {
+        match self {
+            Kind::View => "view",
+            Kind::Table => "table",
+            Kind::MaterializedView => "materialized view",
+        }
     }
+}
+
+/// A model with its configs resolved and its hooks rendered, before any transaction.
+struct Model<'n> {
+    node: &'n Node,
+    /// Quoted schema.
+    schema: String,
+    /// Quoted, schema-qualified relation.
+    target: String,
+    /// Hooks that run inside the model's transaction.
+    pre: Vec<String>,
+    post: Vec<String>,
+    indexes: Vec<Index>,
+    grants: Grants,
+    docs: PersistDocs,
+    unlogged: bool,
+    contract: Option<Contract>,
+}
+
+/// The result of a build: dbt's message, rows affected, and a warning to show.
+#[derive(Debug, Default)]
+struct Built {
+    message: String,
+    rows: i64,
+    warning: Option<Diagnostic>,
 }
 
 /// Renders a node's `pre-hook` or `post-hook` list: (inside the transaction, outside it).
@@ -49,39 +105,61 @@ fn render_hooks(
 /// Builds one model as its `materialized` config says.
 pub fn build(s: &Session<'_>, conn: &mut Connection, node: &Node) -> Result<Outcome, Diagnostic> {
     let existing = s.existing_kind(node);
-    let (message, rows, sql) = materialize(s, conn, node, existing)?;
+    let (built, sql) = materialize(s, conn, node, existing)?;
     Ok(Outcome {
-        code: message
+        code: built
+            .message
             .split_whitespace()
             .next()
             .unwrap_or_default()
             .to_owned(),
-        message,
-        rows,
+        message: built.message,
+        rows: built.rows,
         executed: Some(sql),
+        warning: built.warning,
         ..Outcome::default()
     })
 }
 
-/// Builds one model; returns (message, rows affected, the SQL that ran).
+/// Builds one model; returns what it built and the SQL that ran.
 fn materialize(
     ctx: &Session<'_>,
     conn: &mut Connection,
     node: &Node,
     existing: Option<RelationKind>,
-) -> Result<(String, i64, String), Diagnostic> {
+) -> Result<(Built, String), Diagnostic> {
     let loaded = &ctx.parsed.loaded;
     let materialized = node
         .config
         .get("materialized")
         .and_then(Value::as_str)
         .unwrap_or("view");
-    let full_refresh = loaded.settings.full_refresh
-        || node.config.get("full_refresh").and_then(Value::as_bool) == Some(true);
-    let incremental = materialized == "incremental" && existing.is_some() && !full_refresh;
-    let sql = if incremental {
-        let source = &node.raw_code;
-        let body = ctx.render(node, source)?;
+    if !matches!(
+        materialized,
+        "view" | "table" | "incremental" | "materialized_view"
+    ) {
+        return Err(Diagnostic::error(
+            "materialization-unsupported",
+            format!("materialization `{materialized}` is not supported by mfb yet"),
+        )
+        .at(node.defined_at.clone())
+        .with_help(
+            "use view, table, incremental, materialized_view or ephemeral; see docs/compatibility.md",
+        ));
+    }
+    let full_refresh = match node.config.get("full_refresh").and_then(Value::as_bool) {
+        Some(configured) => configured,
+        None => loaded.settings.full_refresh,
+    };
+    // An incremental run needs a table to add to; a view in the way is replaced.
+    let is_incremental = materialized == "incremental"
+        && matches!(
+            existing,
+            Some(RelationKind::Table | RelationKind::Partitioned)
+        )
+        && !full_refresh;
+    let sql = if is_incremental {
+        let body = ctx.render(node, &node.raw_code)?;
         let bodies: indexmap::IndexMap<UniqueId, String> = ctx
             .parsed
             .manifest
@@ -95,90 +173,172 @@ fn materialize(
     };
     let (pre_in, pre_out) = render_hooks(ctx, node, "pre-hook")?;
     let (post_in, post_out) = render_hooks(ctx, node, "post-hook")?;
-    let (schema, alias) = (quote_ident(&node.schema), quote_ident(&node.alias));
-    let target = format!("{schema}.{alias}");
+    let schema = quote_ident(&node.schema);
+    let model = Model {
+        node,
+        target: format!("{schema}.{}", quote_ident(&node.alias)),
+        schema,
+        pre: pre_in,
+        post: post_in,
+        indexes: indexes::configured(node)?,
+        grants: Grants::configured(node),
+        docs: PersistDocs::configured(node),
+        unlogged: node.config.get("unlogged").and_then(Value::as_bool) == Some(true),
+        contract: Contract::of(ctx, node)?,
+    };
     let mut ran = Vec::new();
     for h in &pre_out {
         ctx.exec(conn, h, node)?;
         ran.push(h.clone());
     }
-    let result = match materialized {
-        "view" | "table" => swap(
-            ctx,
-            conn,
-            node,
-            materialized,
-            &sql,
-            existing,
-            &pre_in,
-            &post_in,
-            &mut ran,
-        ),
-        "incremental" if incremental => {
-            merge_in(ctx, conn, node, &sql, &target, &pre_in, &post_in, &mut ran)
+    let built = match materialized {
+        "view" => swap(ctx, conn, &model, Kind::View, &sql, &mut ran),
+        "materialized_view" => {
+            materialized_view::build(ctx, conn, &model, &sql, existing, full_refresh, &mut ran)
         }
-        "incremental" => swap(
-            ctx, conn, node, "table", &sql, existing, &pre_in, &post_in, &mut ran,
-        ),
-        other => Err(Diagnostic::error(
-            "materialization-unsupported",
-            format!("materialization `{other}` is not supported by mfb yet"),
-        )
-        .at(node.defined_at.clone())
-        .with_help("use view, table or incremental for now; see docs/compatibility.md")),
+        _ if is_incremental => incremental(ctx, conn, &model, &sql, &mut ran),
+        _ => swap(ctx, conn, &model, Kind::Table, &sql, &mut ran),
     }?;
     for h in &post_out {
         ctx.exec(conn, h, node)?;
         ran.push(h.clone());
     }
-    Ok((result.0, result.1, ran.join(";\n\n")))
+    Ok((built, ran.join(";\n\n")))
 }
 
-/// view/table: create under a temporary name, swap by renames, recreate dependent views,
-/// all in one transaction.
-#[allow(clippy::too_many_arguments)]
+/// How often a swap that PostgreSQL chose as a deadlock victim is tried again. Its
+/// transaction rolled back entirely, so trying again is safe.
+const DEADLOCK_ATTEMPTS: usize = 3;
+
+/// Builds `kind` under a temporary name and swaps it in: see the module docs.
 fn swap(
     ctx: &Session<'_>,
     conn: &mut Connection,
-    node: &Node,
-    kind: &str,
+    m: &Model<'_>,
+    kind: Kind,
     sql: &str,
-    existing: Option<RelationKind>,
-    pre: &[String],
-    post: &[String],
     ran: &mut Vec<String>,
-) -> Result<(String, i64), Diagnostic> {
-    let schema = quote_ident(&node.schema);
+) -> Result<Built, Diagnostic> {
+    let start = ran.len();
+    let mut attempt = 1;
+    loop {
+        match swap_once(ctx, conn, m, kind, sql, ran) {
+            Err(e)
+                if attempt < DEADLOCK_ATTEMPTS && e.notes.iter().any(|n| n == "SQLSTATE 40P01") =>
+            {
+                ran.truncate(start);
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The views depending (through any chain of views) on `$REL`, in name order, from the
+/// catalog alone (without opening, and so locking, them).
+const DEPENDENT_NAMES: &str = "
+with recursive deps(oid) as (
+    select r.ev_class
+    from pg_catalog.pg_depend d
+    join pg_catalog.pg_rewrite r on r.oid = d.objid
+    where d.classid = 'pg_catalog.pg_rewrite'::regclass
+      and d.refclassid = 'pg_catalog.pg_class'::regclass
+      and d.refobjid = to_regclass($REL)
+      and r.ev_class <> d.refobjid
+    union
+    select r.ev_class
+    from deps
+    join pg_catalog.pg_depend d
+      on d.refobjid = deps.oid
+     and d.classid = 'pg_catalog.pg_rewrite'::regclass
+     and d.refclassid = 'pg_catalog.pg_class'::regclass
+    join pg_catalog.pg_rewrite r on r.oid = d.objid
+    where r.ev_class <> deps.oid
+)
+select distinct n.nspname::text || '.' || c.relname::text as name
+from deps
+join pg_catalog.pg_class c on c.oid = deps.oid
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+order by 1";
+
+/// One attempt of [`swap`].
+fn swap_once(
+    ctx: &Session<'_>,
+    conn: &mut Connection,
+    m: &Model<'_>,
+    kind: Kind,
+    sql: &str,
+    ran: &mut Vec<String>,
+) -> Result<Built, Diagnostic> {
+    let node = m.node;
+    let schema = &m.schema;
     let tmp_name = format!("{}__dbt_tmp", node.alias);
     let backup_name = format!("{}__dbt_backup", node.alias);
+    let tmp = format!("{schema}.{}", quote_ident(&tmp_name));
     ctx.block_on(async {
         let txn = conn.begin().await.map_err(|e| pg(e, node))?;
         // Leftovers of a killed run.
         for leftover in [&tmp_name, &backup_name] {
             if let Some(info) = txn.get_relation(&node.schema, leftover).await.map_err(|e| pg(e, node))? {
-                run_sql(&txn, format!("drop {} if exists {schema}.{} cascade", keyword(info.kind), quote_ident(leftover)), node, ran).await?;
+                run_sql(&txn, format!("drop {} if exists {schema}.{} cascade", info.kind.ddl_keyword(), quote_ident(leftover)), node, ran).await?;
             }
         }
-        for h in pre {
+        for h in &m.pre {
             run_sql(&txn, h.clone(), node, ran).await?;
         }
-        let create = format!("create {kind} {schema}.{} as (\n{sql}\n)", quote_ident(&tmp_name));
-        let response = run_sql(&txn, create, node, ran).await?;
+        if let Some(contract) = &m.contract {
+            contract.check(&txn, node, sql).await?;
+        }
+        let unlogged = if m.unlogged { "unlogged " } else { "" };
+        let creates = match (kind, &m.contract) {
+            (Kind::Table, Some(contract)) => contract.create_table(&tmp, m.unlogged, sql),
+            (Kind::Table, None) => vec![format!("create {unlogged}table {tmp} as (\n{sql}\n)")],
+            (kind, _) => vec![format!("create {} {tmp} as (\n{sql}\n)", kind.keyword())],
+        };
+        let mut response = None;
+        for create in creates {
+            response = Some(run_sql(&txn, create, node, ran).await?);
+        }
+        if kind != Kind::View {
+            for index in &m.indexes {
+                run_sql(&txn, index.create_statement(&node.database, &node.schema, &tmp_name), node, ran).await?;
+            }
+        }
+        // The relation as it is now, not as the run found it: another process may have
+        // built or dropped it since.
+        let old = txn.get_relation(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
         let mut dependents = Vec::new();
-        if let Some(old) = existing {
-            dependents = txn.dependent_views(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
-            let rename = format!("alter {} {schema}.{} rename to {}", keyword(old), quote_ident(&node.alias), quote_ident(&backup_name));
+        if let Some(old) = &old {
+            // Two parents of one view rebuilt at once (parallel threads) would each hold
+            // their own relation and wait for the view the other is recreating: a
+            // deadlock. Taking a lock per dependent view first, in name order, makes the
+            // second swap wait before it holds anything the first needs.
+            // (Named from the catalog alone: reading a view's definition would lock it.)
+            let names = txn.fetch(&DEPENDENT_NAMES.replace("$REL", &quote_literal(&m.target))).await.map_err(|e| pg(e, node))?;
+            for name in names.rows.iter().filter_map(|r| r.first()?.as_text()) {
+                let lock = format!("select pg_catalog.pg_advisory_xact_lock(hashtext({}))", quote_literal(&format!("mfb swap: {name}")));
+                txn.execute(&lock).await.map_err(|e| pg(e, node))?;
+            }
+            // Each dependent view with the privileges this role granted on it, which
+            // recreating it would otherwise lose; listed again now that no other swap
+            // is recreating them.
+            for d in txn.dependent_views(&node.schema, &node.alias).await.map_err(|e| pg(e, node))? {
+                let granted = grants::granted(&txn, &d.relation.schema_qualified()).await.map_err(|e| pg(e, node))?;
+                dependents.push((d, granted));
+            }
+            let rename = format!("alter {} {} rename to {}", old.kind.ddl_keyword(), m.target, quote_ident(&backup_name));
             run_sql(&txn, rename, node, ran).await?;
         }
-        let rename = format!("alter {kind} {schema}.{} rename to {}", quote_ident(&tmp_name), quote_ident(&node.alias));
+        let rename = format!("alter {} {tmp} rename to {}", kind.keyword(), quote_ident(&node.alias));
         run_sql(&txn, rename, node, ran).await?;
-        for h in post {
+        for h in &m.post {
             run_sql(&txn, h.clone(), node, ran).await?;
         }
-        if let Some(old) = existing {
-            run_sql(&txn, format!("drop {} {schema}.{} cascade", keyword(old), quote_ident(&backup_name)), node, ran).await?;
+        finish(&txn, m, kind, false, ran).await?;
+        if let Some(old) = &old {
+            run_sql(&txn, format!("drop {} {schema}.{} cascade", old.kind.ddl_keyword(), quote_ident(&backup_name)), node, ran).await?;
             // Views on the old relation were dropped with it: recreate them on the new one.
-            for d in &dependents {
+            for (d, granted) in &dependents {
                 run_sql(&txn, d.create_statement(), node, ran).await.map_err(|e| {
                     e.with_help(format!(
                         "view {} depends on {} and no longer fits its new definition; nothing was changed (rolled back). Change or rebuild that view too",
@@ -186,12 +346,55 @@ fn swap(
                         node.relation_name.as_deref().unwrap_or_default()
                     ))
                 })?;
+                if d.relation.kind == Some(RelationKind::MaterializedView) {
+                    run_sql(&txn, format!("refresh materialized view {}", d.relation.schema_qualified()), node, ran).await?;
+                }
+                for statement in granted.statements(&d.relation.schema_qualified(), None) {
+                    run_sql(&txn, statement, node, ran).await?;
+                }
             }
         }
         txn.commit().await.map_err(|e| pg(e, node))?;
-        let message = if kind == "view" { "CREATE VIEW".to_owned() } else { response.status.clone() };
-        Ok((message, if kind == "view" { -1 } else { response.rows_affected as i64 }))
+        Ok(match (kind, response) {
+            (Kind::Table | Kind::MaterializedView, Some(r)) => Built { message: r.status, rows: r.rows_affected as i64, warning: None },
+            _ => Built { message: "CREATE VIEW".to_owned(), rows: -1, warning: None },
+        })
     })
+}
+
+/// Grants and `persist_docs` comments on the model's relation, inside its transaction.
+/// `kept`: the relation existed before this build (privileges no longer configured are
+/// revoked) rather than being new.
+async fn finish(
+    txn: &mfb_postgres::Transaction<'_>,
+    m: &Model<'_>,
+    kind: Kind,
+    kept: bool,
+    ran: &mut Vec<String>,
+) -> Result<(), Diagnostic> {
+    let node = m.node;
+    let current = if kept && !m.grants.is_empty() {
+        Some(
+            grants::granted(txn, &m.target)
+                .await
+                .map_err(|e| pg(e, node))?,
+        )
+    } else {
+        None
+    };
+    for statement in m.grants.statements(&m.target, current.as_ref()) {
+        run_sql(txn, statement, node, ran).await?;
+    }
+    if !m.docs.is_off() {
+        let columns = txn
+            .columns_in_relation(&node.schema, &node.alias)
+            .await
+            .map_err(|e| pg(e, node))?;
+        for statement in m.docs.statements(node, kind.keyword(), &m.target, &columns) {
+            run_sql(txn, statement, node, ran).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs one statement of a model's transaction, remembering it for `target/run/`.
@@ -206,88 +409,120 @@ async fn run_sql(
     Ok(response)
 }
 
-/// incremental on an existing relation: new rows into a temporary table, then append,
-/// delete+insert or merge into the target, in one transaction.
-#[allow(clippy::too_many_arguments)]
-fn merge_in(
-    ctx: &Session<'_>,
-    conn: &mut Connection,
-    node: &Node,
-    sql: &str,
-    target: &str,
-    pre: &[String],
-    post: &[String],
-    ran: &mut Vec<String>,
-) -> Result<(String, i64), Diagnostic> {
-    let unique_key: Vec<String> = match node.config.get("unique_key") {
-        Some(Value::String(k)) => vec![k.clone()],
-        Some(Value::Array(ks)) => ks
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(xs)) => xs
             .iter()
-            .filter_map(|k| k.as_str().map(str::to_owned))
+            .filter_map(|x| x.as_str().map(str::to_owned))
             .collect(),
         _ => Vec::new(),
-    };
+    }
+}
+
+/// incremental on an existing table, in one transaction: the new rows into a temporary
+/// table (dropped at commit), the table's columns reconciled per `on_schema_change`, then
+/// append, delete+insert or merge (with `incremental_predicates`), post-hooks, grants
+/// (revoking what is no longer configured) and comments.
+fn incremental(
+    ctx: &Session<'_>,
+    conn: &mut Connection,
+    m: &Model<'_>,
+    sql: &str,
+    ran: &mut Vec<String>,
+) -> Result<Built, Diagnostic> {
+    let node = m.node;
+    let target = &m.target;
+    let unique_key = strings(node.config.get("unique_key"));
+    let predicates = strings(node.config.get("incremental_predicates"));
     let strategy = node
         .config
         .get("incremental_strategy")
         .and_then(Value::as_str)
-        .map(str::to_owned)
-        .unwrap_or_else(|| {
-            if unique_key.is_empty() {
-                "append".into()
-            } else {
-                "delete+insert".into()
-            }
+        .unwrap_or(if unique_key.is_empty() {
+            "append"
+        } else {
+            "delete+insert"
         });
-    let tmp = quote_ident(&format!("{}__dbt_tmp", node.alias));
+    if !matches!(strategy, "append" | "delete+insert" | "merge") {
+        return Err(Diagnostic::error(
+            "incremental-strategy",
+            format!("incremental_strategy `{strategy}` is not supported"),
+        )
+        .at(node.defined_at.clone())
+        .with_help("use append, delete+insert or merge"));
+    }
+    let (on_schema_change, warning) = OnSchemaChange::configured(node);
+    let tmp_name = format!("{}__dbt_tmp", node.alias);
+    let tmp = quote_ident(&tmp_name);
     ctx.block_on(async {
         let txn = conn.begin().await.map_err(|e| pg(e, node))?;
-        let mut stmts = Vec::new();
-        for h in pre {
-            stmts.push(h.clone());
+        for h in &m.pre {
+            run_sql(&txn, h.clone(), node, ran).await?;
         }
-        stmts.push(format!("drop table if exists {tmp}"));
-        stmts.push(format!("create temporary table {tmp} as (\n{sql}\n)"));
-        for s in stmts {
-            run_sql(&txn, s, node, ran).await?;
+        if let Some(contract) = &m.contract {
+            contract.check(&txn, node, sql).await?;
         }
-        let columns: Vec<String> = txn
-            .columns_in_relation(&node.schema, &node.alias)
-            .await
-            .map_err(|e| pg(e, node))?
-            .into_iter()
-            .map(|c| quote_ident(&c.name))
-            .collect();
+        run_sql(&txn, format!("create temporary table {tmp} on commit drop as (\n{sql}\n)"), node, ran).await?;
+        let source = txn.columns_in_relation("pg_temp", &tmp_name).await.map_err(|e| pg(e, node))?;
+        let existing = txn.columns_in_relation(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
+        let sync = schema_change::plan((node.unique_id.as_str(), &node.defined_at), on_schema_change, target, &source, &existing)?;
+        for statement in sync.statements {
+            run_sql(&txn, statement, node, ran).await?;
+        }
+        let columns: Vec<String> = sync.columns.iter().map(|c| quote_ident(c)).collect();
         let cols = columns.join(", ");
-        let on = |a: &str, b: &str| unique_key.iter().map(|k| format!("{a}.{q} = {b}.{q}", q = quote_ident(k))).collect::<Vec<_>>().join(" and ");
-        let apply: Vec<String> = match strategy.as_str() {
-            "append" => vec![format!("insert into {target} ({cols})\n(select {cols} from {tmp})")],
-            "delete+insert" if !unique_key.is_empty() => vec![
-                format!("delete from {target} using {tmp} where {}", on(target, &tmp)),
-                format!("insert into {target} ({cols})\n(select {cols} from {tmp})"),
-            ],
-            "merge" if !unique_key.is_empty() => {
-                let set = columns.iter().map(|c| format!("{c} = DBT_INTERNAL_SOURCE.{c}")).collect::<Vec<_>>().join(", ");
-                let values = columns.iter().map(|c| format!("DBT_INTERNAL_SOURCE.{c}")).collect::<Vec<_>>().join(", ");
+        let insert = format!("insert into {target} ({cols})\n(\n    select {cols}\n    from {tmp}\n)");
+        let apply: Vec<String> = match strategy {
+            "delete+insert" if !unique_key.is_empty() => {
+                let keys = unique_key.join(", ");
+                let mut delete = format!(
+                    "delete from {target} as DBT_INTERNAL_DEST\nwhere ({keys}) in (\n    select distinct {keys}\n    from {tmp} as DBT_INTERNAL_SOURCE\n)"
+                );
+                for p in &predicates {
+                    delete.push_str(&format!("\n    and {p}"));
+                }
+                vec![delete, insert]
+            }
+            "merge" => {
+                let mut on: Vec<String> = predicates.iter().map(|p| format!("({p})")).collect();
+                if unique_key.is_empty() {
+                    on.push("(FALSE)".to_owned());
+                } else {
+                    on.extend(unique_key.iter().map(|k| format!("(DBT_INTERNAL_SOURCE.{k} = DBT_INTERNAL_DEST.{k})")));
+                }
+                let update_columns = strings(node.config.get("merge_update_columns"));
+                let exclude = strings(node.config.get("merge_exclude_columns"));
+                let set: Vec<String> = sync
+                    .columns
+                    .iter()
+                    .filter(|c| update_columns.is_empty() || update_columns.iter().any(|u| u.eq_ignore_ascii_case(c)))
+                    .filter(|c| !exclude.iter().any(|x| x.eq_ignore_ascii_case(c)))
+                    .map(|c| format!("{q} = DBT_INTERNAL_SOURCE.{q}", q = quote_ident(c)))
+                    .collect();
+                let matched = if unique_key.is_empty() || set.is_empty() {
+                    String::new()
+                } else {
+                    format!("when matched then update set\n    {}\n", set.join(", "))
+                };
                 vec![format!(
-                    "merge into {target} as DBT_INTERNAL_DEST using {tmp} as DBT_INTERNAL_SOURCE on ({})\nwhen matched then update set {set}\nwhen not matched then insert ({cols}) values ({values})",
-                    on("DBT_INTERNAL_DEST", "DBT_INTERNAL_SOURCE")
+                    "merge into {target} as DBT_INTERNAL_DEST\nusing {tmp} as DBT_INTERNAL_SOURCE\non {}\n{matched}when not matched then insert\n    ({cols})\nvalues\n    ({cols})",
+                    on.join(" and ")
                 )]
             }
-            other => {
-                return Err(Diagnostic::error("incremental-strategy", format!("incremental_strategy `{other}` needs a unique_key or is not supported"))
-                    .at(node.defined_at.clone())
-                    .with_help("use append, or delete+insert / merge with a unique_key"));
-            }
+            // append, and delete+insert without a unique key (dbt appends then too)
+            _ => vec![insert],
         };
         let mut last = (String::from("INSERT 0 0"), 0i64);
-        for (i, s) in apply.iter().chain(post).enumerate() {
-            let r = run_sql(&txn, s.clone(), node, ran).await?;
-            if i < apply.len() {
-                last = (r.status, r.rows_affected as i64);
-            }
+        for statement in apply {
+            let r = run_sql(&txn, statement, node, ran).await?;
+            last = (r.status, r.rows_affected as i64);
         }
+        for h in &m.post {
+            run_sql(&txn, h.clone(), node, ran).await?;
+        }
+        finish(&txn, m, Kind::Table, true, ran).await?;
         txn.commit().await.map_err(|e| pg(e, node))?;
-        Ok(last)
+        Ok(Built { message: last.0, rows: last.1, warning })
     })
 }

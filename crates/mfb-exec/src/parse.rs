@@ -277,6 +277,11 @@ fn apply_props(
     if let Some(d) = &p.docs {
         config.insert("docs".into(), d.clone());
     }
+    // Model-level `constraints:` sit beside `columns:`; materializations and manifest.json
+    // read them from the config (the manifest writes them as the node's `constraints`).
+    if let Some(c) = p.extra.get("constraints") {
+        config.insert("constraints".into(), c.clone());
+    }
     config
 }
 

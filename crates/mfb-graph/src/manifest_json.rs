@@ -626,7 +626,11 @@ impl Serialize for ConfigDoc<'_> {
         let mut written: Vec<&str> = Vec::new();
         for (k, v) in &n.config {
             let key = normalized_key(k);
-            if written.contains(&key) || defaults.is_some_and(|d| d.contains_key(key)) {
+            // Model-level constraints are a node field in dbt's manifest, not a config.
+            if key == "constraints"
+                || written.contains(&key)
+                || defaults.is_some_and(|d| d.contains_key(key))
+            {
                 continue;
             }
             written.push(key);
