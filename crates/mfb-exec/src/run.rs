@@ -60,7 +60,7 @@ pub fn run_plan_with(
     session
         .run_project_hooks("-on-run-start-", &[])
         .map_err(|r| r.diagnostic.into_iter().collect::<Vec<_>>())?;
-    let mut plan = Plan::new(nodes);
+    let mut plan = Plan::with_manifest(nodes, &parsed.manifest);
     edges(parsed, &mut plan);
     let mut results = session.execute(&plan, policy, progress);
     if !crate::engine::interrupted()

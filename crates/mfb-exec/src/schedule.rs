@@ -61,6 +61,60 @@ impl<'a> Plan<'a> {
         Plan { nodes, deps }
     }
 
+    /// A plan of `nodes` (in topological order) where each waits for the nearest nodes of
+    /// the plan upstream of it, also through nodes outside the plan: a model reading an
+    /// ephemeral model waits for what the ephemeral model reads, and with `--select a c`
+    /// of `a -> b -> c`, `c` waits for `a` (dbt keeps such transitive edges too).
+    pub fn with_manifest(nodes: Vec<&'a Node>, manifest: &mfb_graph::Manifest) -> Plan<'a> {
+        let position: HashMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (&*n.unique_id.0, i))
+            .collect();
+        // For a node outside the plan: the nearest plan nodes upstream of it (memoised).
+        let mut frontier: HashMap<String, Vec<usize>> = HashMap::new();
+        fn reach(
+            id: &str,
+            manifest: &mfb_graph::Manifest,
+            position: &HashMap<&str, usize>,
+            frontier: &mut HashMap<String, Vec<usize>>,
+            depth: usize,
+        ) -> Vec<usize> {
+            if let Some(&i) = position.get(id) {
+                return vec![i];
+            }
+            if let Some(f) = frontier.get(id) {
+                return f.clone();
+            }
+            let mut found = Vec::new();
+            // Depth bound: the DAG is acyclic, this only guards against a broken manifest.
+            if depth < 10_000
+                && let Some(node) = manifest.nodes.get(id)
+            {
+                for dep in &node.depends_on.nodes {
+                    found.extend(reach(dep, manifest, position, frontier, depth + 1));
+                }
+                found.sort_unstable();
+                found.dedup();
+            }
+            frontier.insert(id.to_owned(), found.clone());
+            found
+        }
+        let deps = nodes
+            .iter()
+            .map(|n| {
+                let mut d = Vec::new();
+                for dep in &n.depends_on.nodes {
+                    d.extend(reach(dep, manifest, &position, &mut frontier, 0));
+                }
+                d.sort_unstable();
+                d.dedup();
+                d
+            })
+            .collect();
+        Plan { nodes, deps }
+    }
+
     /// Makes the node at `node` also wait for the node at `on`.
     pub fn add_dep(&mut self, node: usize, on: usize) {
         if !self.deps[node].contains(&on) {
@@ -270,6 +324,20 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_node_waits_for_plan_nodes_behind_nodes_outside_the_plan() {
+        // a -> eph -> c (eph is ephemeral: not in the plan), and x alone.
+        let nodes = [
+            node(Model, "a", &[]),
+            node(Model, "eph", &["model.proj.a"]),
+            node(Model, "c", &["model.proj.eph"]),
+            node(Model, "x", &[]),
+        ];
+        let manifest = mfb_graph::test_support::manifest(nodes.to_vec(), vec![], vec![]);
+        let plan = Plan::with_manifest(vec![&nodes[0], &nodes[2], &nodes[3]], &manifest);
+        assert_eq!(plan.deps, [vec![], vec![0], vec![]]);
     }
 
     #[test]
