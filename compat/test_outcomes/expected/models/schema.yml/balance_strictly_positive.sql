@@ -1,0 +1,3 @@
+
+select * from "postgres"."outcomes"."accounts"
+where balance <= 0

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select *
+from "postgres"."outcomes"."accounts"
+where name is null
+
+

@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select region_id
+from "postgres"."outcomes"."regions"
+where region_id is null
+
+

@@ -1,0 +1,1 @@
+select * from "postgres"."outcomes"."regions" where name is null

@@ -1,0 +1,1 @@
+select id as region_id, name from {{ ref('raw_regions') }}
