@@ -21,6 +21,7 @@ pub mod settings;
 pub mod snapshot;
 pub mod test;
 pub mod tests_gen;
+pub mod unit_test;
 pub mod warehouse;
 
 pub use compile::{CompileOutput, compile, compile_inline};
