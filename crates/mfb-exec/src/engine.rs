@@ -264,6 +264,7 @@ impl<'a> Session<'a> {
             ResourceType::Seed => crate::seed::load(self, conn, node),
             ResourceType::Test => crate::test::run(self, conn, node),
             ResourceType::Snapshot => crate::snapshot::build(self, conn, node),
+            ResourceType::UnitTest => crate::unit_test::run(self, conn, node),
             other => Err(Diagnostic::error(
                 "not-runnable",
                 format!(

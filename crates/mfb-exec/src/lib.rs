@@ -25,6 +25,7 @@ pub mod show;
 pub mod snapshot;
 pub mod test;
 pub mod tests_gen;
+pub mod unit_test;
 pub mod warehouse;
 
 pub use compile::{CompileOutput, compile, compile_inline};

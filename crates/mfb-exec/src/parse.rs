@@ -1084,6 +1084,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         e.depends_on.nodes = deps;
     }
     errors.extend(resolve_errors);
+    crate::unit_test::add_nodes(&loaded, &mut manifest, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }

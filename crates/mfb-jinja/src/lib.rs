@@ -33,6 +33,7 @@ pub use minijinja::value::Value as JinjaValue;
 /// minijinja's object traits, for values other crates hand to templates.
 pub mod object {
     pub use minijinja::value::{Enumerator, Object, ObjectRepr};
+    pub use minijinja::{Error, ErrorKind, State};
 }
 pub use modules::PyDateTime;
 pub use refs::{ConfigObject, RecordedRef, Recorder, Resolver};
@@ -104,6 +105,7 @@ pub struct NodeScope {
     package: String,
     node: Option<String>,
     values: IndexMap<String, Value>,
+    overrides: IndexMap<String, Value>,
     recorder: Option<Arc<Recorder>>,
 }
 
@@ -120,6 +122,12 @@ impl NodeScope {
     /// Sets a context value (`this`, `model`, `execute`, `is_incremental`, ...).
     pub fn set(mut self, key: &str, value: Value) -> Self {
         self.values.insert(key.to_owned(), value);
+        self
+    }
+
+    /// Sets a value found before any macro of that name (a unit test's `overrides.macros`).
+    pub fn set_over_macros(mut self, key: &str, value: Value) -> Self {
+        self.overrides.insert(key.to_owned(), value);
         self
     }
 
@@ -290,6 +298,7 @@ impl Runtime {
             run: run.clone(),
             package: node.package,
             values: node.values,
+            overrides: node.overrides,
             results: Mutex::new(HashMap::new()),
             recorder: node.recorder,
             node: node.node,

@@ -94,6 +94,8 @@ pub struct Scope {
     pub(crate) package: String,
     /// The node's values: `this`, `model`, `config`, `ref`, `source`, `execute`, ...
     pub(crate) values: IndexMap<String, Value>,
+    /// Values that win over macros of the same name (unit test overrides).
+    pub(crate) overrides: IndexMap<String, Value>,
     /// Statement results for `store_result` / `load_result`.
     pub(crate) results: Mutex<HashMap<String, Value>>,
     /// Records `ref`/`source`/`config` calls and macros used.
@@ -136,6 +138,9 @@ impl Object for Scope {
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
         if key == SCOPE_KEY {
             return Some(Value::from_dyn_object(self.clone()));
+        }
+        if let Some(v) = self.overrides.get(key) {
+            return Some(v.clone());
         }
         let registry = &self.run.registry;
         if let Some(m) = registry.lookup(&self.package, key) {

@@ -178,7 +178,13 @@ pub struct UnitTestProps {
     pub expect: Value,
     pub overrides: Option<Value>,
     pub config: IndexMap<String, Value>,
+    /// `versions:` (include/exclude), as written.
+    pub versions: Option<Value>,
     pub origin: Origin,
+    /// Line of each `given:` item, in order (for errors about one input).
+    pub given_lines: Vec<u32>,
+    /// Line of the `expect:` key (0 when absent).
+    pub expect_line: u32,
 }
 
 /// A `{% docs name %}...{% enddocs %}` block.

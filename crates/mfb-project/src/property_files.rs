@@ -662,13 +662,21 @@ impl Reader<'_> {
             );
             return None;
         };
+        let given = self.list(&mut e, "given");
+        let given_node = e.lines.key("given");
+        let given_lines = (0..given.len())
+            .map(|i| given_node.and_then(|n| n.item(i)).map_or(line, |n| n.line))
+            .collect();
         Some(UnitTestProps {
             model,
             description: self.string(&mut e, "description").unwrap_or_default(),
-            given: self.list(&mut e, "given"),
+            given,
+            given_lines,
+            expect_line: e.lines.key("expect").map_or(0, |n| n.line),
             expect: e.take("expect").unwrap_or(Value::Null),
             overrides: e.take("overrides").filter(|v| !v.is_null()),
             config: self.dict(&mut e, "config"),
+            versions: e.take("versions").filter(|v| !v.is_null()),
             origin: self.origin(line),
             name: e.name,
         })

@@ -126,11 +126,17 @@ fn describe(m: &mfb_graph::Manifest, id: &UniqueId) -> Option<Entry> {
             "original_file_path": n.original_file_path, "unique_id": n.unique_id.as_str(), "alias": n.alias,
             "config": mfb_graph::manifest_json::node_config_json(n), "tags": n.tags, "depends_on": {"macros": n.depends_on.macros, "nodes": n.depends_on.nodes},
         });
+        // dbt lists a unit test as `unit_test:<package>.<name>`.
+        let selector = if n.resource_type == ResourceType::UnitTest {
+            format!("unit_test:{}.{}", n.package_name, n.name)
+        } else {
+            n.fqn.join(".")
+        };
         return Some(Entry {
             resource_type: n.resource_type,
             name: n.name.clone(),
             path: n.original_file_path.clone(),
-            selector: n.fqn.join("."),
+            selector,
             json,
         });
     }

@@ -18,12 +18,24 @@ fn materialized(node: &Node) -> &str {
         .unwrap_or("view")
 }
 
+/// A unit test as dbt names it in progress lines: `<model>::<test>`.
+fn unit_test_name(node: &Node) -> String {
+    let model = node
+        .depends_on
+        .nodes
+        .first()
+        .and_then(|id| id.rsplit('.').next())
+        .unwrap_or_default();
+    format!("{model}::{}", node.name)
+}
+
 /// What the node is, as dbt words it after the verb.
 fn describe(node: &Node) -> String {
     let relation = format!("{}.{}", node.schema, node.alias);
     match node.resource_type {
         ResourceType::Seed => format!("seed file {relation}"),
         ResourceType::Test => format!("test {}", node.name),
+        ResourceType::UnitTest => format!("unit_test {}", unit_test_name(node)),
         ResourceType::Snapshot => format!("snapshot {relation}"),
         _ => format!("sql {} model {relation}", materialized(node)),
     }
@@ -38,7 +50,10 @@ impl mfb_exec::schedule::Progress for Lines<'_> {
     fn done(&self, index: usize, total: usize, node: &Node, r: &NodeResult) {
         let out = self.0;
         let secs = r.execution_time;
-        let is_test = node.resource_type == ResourceType::Test;
+        let is_test = matches!(
+            node.resource_type,
+            ResourceType::Test | ResourceType::UnitTest
+        );
         let failures = r.failures.unwrap_or(0);
         let (word, status) = match r.status {
             Status::Success => {
@@ -89,6 +104,12 @@ impl mfb_exec::schedule::Progress for Lines<'_> {
         let what = match (r.status, node.resource_type) {
             (Status::Success | Status::Error, ResourceType::Snapshot) => {
                 format!("{index} of {total} {word} {}.{}", node.schema, node.alias)
+            }
+            (
+                Status::Pass | Status::Warn | Status::Fail | Status::Error,
+                ResourceType::UnitTest,
+            ) => {
+                format!("{index} of {total} {word} {}", unit_test_name(node))
             }
             // dbt names a test without its kind when it ends: `ERROR not_null_orders_id`.
             (Status::Pass | Status::Warn | Status::Fail | Status::Error, ResourceType::Test)
