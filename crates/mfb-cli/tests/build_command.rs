@@ -41,7 +41,9 @@ fn statuses(p: &Path) -> Vec<(String, String)> {
         .iter()
         .map(|r| {
             let id = r["unique_id"].as_str().unwrap();
-            let short = id.split('.').nth(2).unwrap().to_owned();
+            // unit_test.<pkg>.<model>.<name>: the test's own name
+            let part = if id.starts_with("unit_test.") { 3 } else { 2 };
+            let short = id.split('.').nth(part).unwrap().to_owned();
             (short, r["status"].as_str().unwrap().to_owned())
         })
         .collect();
@@ -176,4 +178,60 @@ fn retry_after_a_failed_build_reruns_the_failed_test_and_its_skipped_downstream(
             ("unique_base_id".to_owned(), "pass".to_owned()),
         ]
     );
+}
+
+#[test]
+fn a_failing_unit_test_runs_before_its_model_and_skips_it() {
+    let db = TestDb::create("mfb_build_unit");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(p, "dbt_project.yml", "name: bu\nprofile: bu\n");
+    write(p, "models/src.sql", "select 1 as id, 10 as amount");
+    write(
+        p,
+        "models/doubled.sql",
+        "select id, amount * {{ var('factor', 2) }} as amount from {{ ref('src') }}",
+    );
+    write(
+        p,
+        "models/unit.yml",
+        "unit_tests:\n  - name: doubles_amounts\n    model: doubled\n    given:\n      - input: ref('src')\n        rows:\n          - {id: 1, amount: 5}\n    expect:\n      rows:\n        - {id: 1, amount: 10}\n",
+    );
+    db.write_profiles_yml(p, "bu", "analytics").unwrap();
+    let (code, text) = mfb(p, &["build", "--threads", "1"]);
+    assert_eq!(code, 0, "{text}");
+    let pos = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{text}"))
+    };
+    assert!(
+        pos("START unit_test doubled::doubles_amounts")
+            < pos("START sql view model analytics.doubled"),
+        "{text}"
+    );
+    assert!(
+        pos("START sql view model analytics.src") < pos("START unit_test"),
+        "{text}"
+    );
+
+    // A var that breaks the model's logic fails the unit test; the model is not rebuilt.
+    let (code, text) = mfb(p, &["build", "--vars", "{factor: 3}"]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        statuses(p),
+        [
+            ("doubled".to_owned(), "skipped".to_owned()),
+            ("doubles_amounts".to_owned(), "fail".to_owned()),
+            ("src".to_owned(), "success".to_owned()),
+        ]
+    );
+    assert_eq!(
+        db.query_text("select amount::text from analytics.doubled")[0][0].as_deref(),
+        Some("20"),
+        "the model kept its last good build"
+    );
+    // `mfb test` runs unit tests too, and --resource-type picks them.
+    let (code, text) = mfb(p, &["test", "--resource-type", "unit_test"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("PASS=1 WARN=0 ERROR=0 SKIP=0"), "{text}");
 }

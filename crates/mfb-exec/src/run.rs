@@ -91,14 +91,20 @@ pub fn build(
 ) -> Result<Vec<NodeResult>, Diagnostics> {
     let keep = |n: &Node| match n.resource_type {
         ResourceType::Model => builds_relation(n),
-        ResourceType::Seed | ResourceType::Snapshot | ResourceType::Test => true,
+        ResourceType::Seed
+        | ResourceType::Snapshot
+        | ResourceType::Test
+        | ResourceType::UnitTest => true,
         _ => false,
     };
     run_plan_with(
         parsed,
         selected,
         keep,
-        |p, plan| add_test_edges(&p.dag, plan),
+        |p, plan| {
+            add_test_edges(&p.dag, plan);
+            add_unit_test_edges(plan);
+        },
         policy,
         progress,
     )
@@ -156,6 +162,37 @@ pub fn add_test_edges(dag: &Dag, plan: &mut Plan<'_>) {
     }
     for (d, t) in edges {
         plan.add_dep(d, t);
+    }
+}
+
+/// A unit test runs before the model it tests (dbt build: a failing unit test skips the
+/// model and its downstream), after the model's own parents (their catalog types shape the
+/// test's inputs).
+pub fn add_unit_test_edges(plan: &mut Plan<'_>) {
+    let position: HashMap<&str, usize> = plan
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (&*n.unique_id.0, i))
+        .collect();
+    let mut moves = Vec::new();
+    for (u, node) in plan.nodes.iter().enumerate() {
+        if node.resource_type != ResourceType::UnitTest {
+            continue;
+        }
+        for model in &node.depends_on.nodes {
+            if let Some(&m) = position.get(model.as_str()) {
+                moves.push((u, m));
+            }
+        }
+    }
+    for (u, m) in moves {
+        plan.deps[u].retain(|&d| d != m);
+        let parents = plan.deps[m].clone();
+        for p in parents {
+            plan.add_dep(u, p);
+        }
+        plan.add_dep(m, u);
     }
 }
 

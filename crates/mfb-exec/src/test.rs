@@ -580,7 +580,7 @@ pub fn test(
     crate::run::run_plan(
         parsed,
         selected,
-        |n| n.resource_type == ResourceType::Test,
+        |n| matches!(n.resource_type, ResourceType::Test | ResourceType::UnitTest),
         policy,
         progress,
     )

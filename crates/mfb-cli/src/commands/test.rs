@@ -27,6 +27,15 @@ impl Flags {
         settings.store_failures = self.store_failures;
     }
 
+    /// Whether `--resource-type` (if given) lets unit tests run.
+    pub(crate) fn runs_unit_tests(&self) -> bool {
+        self.resource_types.is_empty()
+            || self
+                .resource_types
+                .iter()
+                .any(|t| matches!(t.as_str(), "unit_test" | "all" | "default"))
+    }
+
     /// Whether `--resource-type` (if given) lets data tests run.
     pub(crate) fn runs_data_tests(&self) -> bool {
         self.resource_types.is_empty()
@@ -49,12 +58,17 @@ pub(super) fn run(mut settings: Settings, flags: Flags, out: &Output) -> ExitSta
         Err(d) => return super::fail(&d, out),
     };
     let runs_data_tests = flags.runs_data_tests();
+    let runs_unit_tests = flags.runs_unit_tests();
     selected.retain(|id| {
         parsed
             .manifest
             .nodes
             .get(id)
-            .is_some_and(|n| n.resource_type == ResourceType::Test && runs_data_tests)
+            .is_some_and(|n| match n.resource_type {
+                ResourceType::Test => runs_data_tests,
+                ResourceType::UnitTest => runs_unit_tests,
+                _ => false,
+            })
     });
     let results = match mfb_exec::test::test(
         &mut parsed,
@@ -67,7 +81,7 @@ pub(super) fn run(mut settings: Settings, flags: Flags, out: &Output) -> ExitSta
         Ok(r) => r,
         Err(d) => return super::fail(&d, out),
     };
-    let status = super::finish_run(&parsed, &results, started, "test", "data tests", out);
+    let status = super::finish_run(&parsed, &results, started, "test", "tests", out);
     // The process ends next: freeing a large project's manifest would only cost time.
     std::mem::forget(parsed);
     status
