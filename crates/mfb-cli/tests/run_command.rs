@@ -196,3 +196,28 @@ fn threads_run_branches_concurrently_and_on_run_end_sees_results() {
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("ERROR=1 SKIP=6"), "{text}");
 }
+
+/// A statement error names the model, the compiled file and the line PostgreSQL points at.
+#[test]
+fn a_failing_statement_points_at_the_line_of_the_compiled_file() {
+    let db = TestDb::create("mfb_run_err_line");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(p, "dbt_project.yml", "name: el\nprofile: el\n");
+    write(p, "models/a.sql", "select 1 as id");
+    write(
+        p,
+        "models/b.sql",
+        "{{ config(materialized='table') }}\nselect id,\n  id * 2 as twice\nfrom {{ ref('a') }}\nwhere nope = 1\n",
+    );
+    db.write_profiles_yml(p, "el", "analytics").unwrap();
+    let (code, text) = mfb(p, &["run"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("column \"nope\" does not exist"), "{text}");
+    assert!(text.contains("while running model.el.b"), "{text}");
+    // config() renders to nothing: the compiled file starts with an empty line.
+    assert!(
+        text.contains("target/compiled/el/models/b.sql:5:7") && text.contains("5 | where nope = 1"),
+        "{text}"
+    );
+}

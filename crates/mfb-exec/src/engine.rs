@@ -29,6 +29,10 @@ use crate::{Diagnostics, Parsed};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// `target/compiled` of the running command, as shown to the user (relative to the current
+/// directory when it is below it), for pointing statement errors at compiled files.
+static COMPILED_DIR: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);
+
 /// True once Ctrl-C interrupted a run in this process (the CLI exits 130).
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
@@ -124,6 +128,14 @@ impl<'a> Session<'a> {
             .into_iter()
             .map(|r| ((r.schema, r.name), r.kind))
             .collect();
+        let compiled = crate::compile::target_dir(parsed).join("compiled");
+        let shown = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| compiled.strip_prefix(cwd).ok().map(PathBuf::from))
+            .unwrap_or(compiled);
+        *COMPILED_DIR
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(shown);
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let (cancel, pool) = (cancel.clone(), pool.clone());
@@ -379,6 +391,52 @@ fn is_transient(d: &Diagnostic) -> bool {
             || n == "SQLSTATE 40001"
             || (n == "SQLSTATE XX000" && d.message.contains("could not open relation with OID"))
     })
+}
+
+/// A PostgreSQL error of `statement`, run for `node`: when PostgreSQL points at a
+/// character inside the node's compiled SQL, the diagnostic points at that line of the
+/// compiled file (`target/compiled/<package>/<path>`), with the line shown, as a user would
+/// open it to rerun it by hand.
+pub fn statement_error(e: PgError, node: &Node, statement: &str) -> Diagnostic {
+    let at = match (&e, node.compiled_code.as_deref()) {
+        (PgError::Statement(s), Some(code)) if !code.is_empty() => s
+            .position
+            .and_then(|pos| {
+                let start = statement.find(code)?;
+                // Both in characters: PostgreSQL counts characters, not bytes.
+                let before = statement[..start].chars().count();
+                let offset = (pos as usize).checked_sub(before + 1)?;
+                (offset < code.chars().count()).then_some(offset)
+            })
+            .map(|offset| {
+                let prefix: String = code.chars().take(offset).collect();
+                let line = prefix.matches('\n').count() as u32 + 1;
+                let column = prefix.rsplit('\n').next().unwrap_or("").chars().count() as u32 + 1;
+                (line, column, code)
+            }),
+        _ => None,
+    };
+    let mut d = pg_error(e, node);
+    let dir = COMPILED_DIR
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some(dir) = dir {
+        let file = crate::compile::compiled_path(&dir, node);
+        match at {
+            Some((line, column, code)) if d.location.is_none() => {
+                d = d.at_in(mfb_diagnostics::Location::new(&file, line, column), code);
+                if d.help.as_deref().is_some_and(|h| h.contains("target/run/")) {
+                    d.help = Some(format!(
+                        "fix {} (the compiled SQL above is what ran; run it with psql to investigate)",
+                        node.original_file_path
+                    ));
+                }
+            }
+            _ => d = d.with_note(format!("compiled SQL: {}", file.display())),
+        }
+    }
+    d
 }
 
 /// A PostgreSQL error while running `node`, as a diagnostic naming the node.

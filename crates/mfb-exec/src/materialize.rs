@@ -404,7 +404,10 @@ async fn run_sql(
     node: &Node,
     ran: &mut Vec<String>,
 ) -> Result<mfb_postgres::ExecResponse, Diagnostic> {
-    let response = txn.execute(&sql).await.map_err(|e| pg(e, node))?;
+    let response = txn
+        .execute(&sql)
+        .await
+        .map_err(|e| crate::engine::statement_error(e, node, &sql))?;
     ran.push(sql);
     Ok(response)
 }
