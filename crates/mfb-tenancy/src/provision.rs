@@ -455,7 +455,7 @@ pub async fn plan_provision(
         let usage_ok: HashSet<(String, String)> = rows_text(
             &conn
                 .fetch(&format!(
-                    "select x.s, x.r from pg_catalog.unnest({s_arr}, {r_arr}) x(s, r) \
+                    "select x.s, x.r from unnest({s_arr}, {r_arr}) x(s, r) \
                      where case when exists (select from pg_catalog.pg_roles where rolname::text = x.r) \
                                  and exists (select from pg_catalog.pg_namespace where nspname::text = x.s) \
                            then pg_catalog.has_schema_privilege(x.r, x.s, 'USAGE') else false end"
@@ -468,7 +468,7 @@ pub async fn plan_provision(
         let defaults_ok: HashSet<(String, String)> = rows_text(
             &conn
                 .fetch(&format!(
-                    "select x.s, x.r from pg_catalog.unnest({s_arr}, {r_arr}) x(s, r) \
+                    "select x.s, x.r from unnest({s_arr}, {r_arr}) x(s, r) \
                      where exists (select from pg_catalog.pg_default_acl d \
                                    join pg_catalog.pg_namespace n on n.oid = d.defaclnamespace, \
                                    pg_catalog.aclexplode(d.defaclacl) a \
