@@ -12,7 +12,7 @@ pub enum TenancyError {
     #[error("rls config: {message}")]
     RlsConfig { message: String, help: String },
     /// tenants.yml could not be read or is malformed.
-    #[error("{message}")]
+    #[error("{at}: {message}")]
     Registry {
         message: String,
         at: Location,

@@ -207,7 +207,7 @@ impl Registry {
                 .then(|| text.lines().nth(line as usize - 1).map(str::to_owned))
                 .flatten();
             TenancyError::Registry {
-                message: format!("{}: {message}", file.display()),
+                message,
                 at: Location::new(file, line, column),
                 source_line,
                 help: help.to_owned(),
@@ -283,7 +283,9 @@ impl Registry {
 
         let mut seen_roles: HashSet<String> = HashSet::new();
         let mut check_role = |role: &RoleSpec| -> Result<(), TenancyError> {
-            let line = find_line(text, "name", &role.name).max(find_line(text, "-", &role.name));
+            let dup = usize::from(seen_roles.contains(&role.name));
+            let line = find_nth_line(text, "name", &role.name, dup)
+                .max(find_nth_line(text, "-", &role.name, dup));
             validate_role_name(&role.name).map_err(|m| {
                 err_at(
                     line,
@@ -328,7 +330,8 @@ impl Registry {
                 RawId::Int(i) => i.to_string(),
                 RawId::Text(s) => s.trim().to_owned(),
             };
-            let line = find_line(text, "id", &id);
+            let dup = usize::from(seen_ids.contains(&id));
+            let line = find_nth_line(text, "id", &id, dup);
             if id.is_empty() {
                 return Err(err_at(
                     line,
@@ -406,22 +409,41 @@ fn is_env_name(name: &str) -> bool {
 /// serde_yaml gives no positions for values it accepted, so checks that run after parsing
 /// find their line this way.
 fn find_line(text: &str, key: &str, value: &str) -> u32 {
+    find_nth_line(text, key, value, 0)
+}
+
+/// Like [`find_line`], for the `nth` (0-based) occurrence; falls back to the first.
+fn find_nth_line(text: &str, key: &str, value: &str, nth: usize) -> u32 {
+    let mut seen = 0;
+    let mut first = 0;
     let unquote = |s: &str| s.trim().trim_matches('"').trim_matches('\'').to_owned();
     for (i, raw) in text.lines().enumerate() {
         let mut line = raw.trim();
         while let Some(rest) = line.strip_prefix("- ") {
             if key == "-" && unquote(rest) == value {
-                return i as u32 + 1;
+                if seen == nth {
+                    return i as u32 + 1;
+                }
+                seen += 1;
+                if first == 0 {
+                    first = i as u32 + 1;
+                }
             }
             line = rest.trim_start();
         }
         if let Some(rest) = line.strip_prefix(key).and_then(|r| r.strip_prefix(':'))
             && unquote(rest.split(" #").next().unwrap_or("")) == value
         {
-            return i as u32 + 1;
+            if seen == nth {
+                return i as u32 + 1;
+            }
+            seen += 1;
+            if first == 0 {
+                first = i as u32 + 1;
+            }
         }
     }
-    0
+    first
 }
 
 #[cfg(test)]
@@ -480,7 +502,6 @@ tenants:
     #[test]
     fn errors_name_the_line() {
         let (msg, line, _) = error("tenants:\n  - id: 1\n    nme: x\n");
-        assert!(msg.starts_with("tenants.yml: "), "{msg}");
         assert!(msg.contains("unknown field `nme`"), "{msg}");
         assert_eq!(line, 3);
 
@@ -489,7 +510,7 @@ tenants:
             msg.contains("tenant id `1` is listed more than once"),
             "{msg}"
         );
-        assert_eq!(line, 2);
+        assert_eq!(line, 4);
         assert!(help.contains("its own id"));
 
         let (msg, line, _) =
