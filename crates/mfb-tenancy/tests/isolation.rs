@@ -343,3 +343,23 @@ async fn policy_statements_are_idempotent_on_an_existing_table() {
         .unwrap();
     assert!(results.iter().all(|r| r.passed), "{results:#?}");
 }
+
+#[tokio::test]
+async fn a_missing_tenant_column_fails_the_build_statement_with_its_name() {
+    let fx = Fixture::new("rls_missing_column");
+    let conn = fx.connect().await;
+    conn.execute("create schema analytics; create table analytics.no_tenant (id int)")
+        .await
+        .unwrap();
+    let cfg = RlsConfig::from_json(&json!({"tenant_column": "white_label_id"})).unwrap();
+    let relation = mfb_postgres::Relation::new(conn.database(), "analytics", "no_tenant")
+        .with_kind(mfb_postgres::RelationKind::Table);
+    let mut statements = mfb_tenancy::support_statements(&Default::default());
+    statements.extend(mfb_tenancy::policy_statements(&cfg, &relation, None, None).unwrap());
+    let err = conn.execute(&statements.join(";\n")).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("\"analytics\".\"no_tenant\" has no column \"white_label_id\""),
+        "{text}"
+    );
+}
