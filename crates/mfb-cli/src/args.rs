@@ -151,6 +151,25 @@ pub enum SourceCommand {
     },
 }
 
+/// `mfb tenants ...`.
+#[derive(Debug, Subcommand)]
+pub enum TenantsCommand {
+    /// Create or update the roles, passwords, settings, role map and privileges of tenants.yml.
+    Provision {
+        /// Print the SQL instead of running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the tenants of tenants.yml and their roles.
+    List,
+    /// Write one Grafana data source provisioning file per tenant, connecting as its role.
+    Grafana {
+        /// Directory to write the files to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 /// `ls --output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LsOutput {
@@ -277,6 +296,11 @@ pub enum Command {
     Source {
         #[command(subcommand)]
         command: SourceCommand,
+    },
+    /// Tenants of tenants.yml: `provision`, `list`, `grafana`.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
     },
     /// Load the seeds' CSV files into PostgreSQL.
     Seed {

@@ -15,6 +15,7 @@ mod run_operation;
 mod seed;
 mod show;
 mod snapshot;
+mod tenants;
 mod test;
 
 use std::time::Instant;
@@ -119,6 +120,9 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             .map(|s| show::run(with_log(s), inline.as_deref(), *limit, output, out)),
         Command::Retry => {
             settings::resolve(g, None, "retry", false).map(|s| retry::run(with_log(s), out))
+        }
+        Command::Tenants { command } => {
+            settings::resolve(g, None, "tenants", false).map(|s| tenants::run(s, command, out))
         }
         Command::Source {
             command: crate::args::SourceCommand::Freshness { select, output },
