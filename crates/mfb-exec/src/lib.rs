@@ -17,6 +17,7 @@ pub mod operation;
 pub mod parse;
 pub mod results;
 pub mod retry;
+pub mod rls;
 pub mod run;
 pub mod schedule;
 pub mod seed;

@@ -71,6 +71,10 @@ struct Model<'n> {
     docs: PersistDocs,
     unlogged: bool,
     contract: Option<Contract>,
+    /// `rls:`: the policies to apply before the swap commits.
+    rls: Option<mfb_tenancy::RlsConfig>,
+    /// A view reading a protected relation: created `security_invoker`.
+    invoker_view: bool,
 }
 
 /// The result of a build: dbt's message, rows affected, and a warning to show.
@@ -185,6 +189,9 @@ fn materialize(
         docs: PersistDocs::configured(node),
         unlogged: node.config.get("unlogged").and_then(Value::as_bool) == Some(true),
         contract: Contract::of(ctx, node)?,
+        rls: crate::rls::config_of(node)?,
+        invoker_view: materialized == "view"
+            && crate::rls::reads_protected(&ctx.parsed.manifest, node),
     };
     let mut ran = Vec::new();
     for h in &pre_out {
@@ -304,6 +311,7 @@ fn swap_once(
                 run_sql(&txn, index.create_statement(&node.database, &node.schema, &tmp_name), node, ran).await?;
             }
         }
+        protect(ctx, &txn, m, kind, &tmp_name, ran).await?;
         // The relation as it is now, not as the run found it: another process may have
         // built or dropped it since.
         let old = txn.get_relation(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
@@ -360,6 +368,68 @@ fn swap_once(
             _ => Built { message: "CREATE VIEW".to_owned(), rows: -1, warning: None },
         })
     })
+}
+
+/// Row-level security on the model's new relation `name` (still under its temporary name
+/// when swapping), inside its transaction: the `rls:` policies, index and grants, or
+/// `security_invoker` for a view over protected relations.
+async fn protect(
+    ctx: &Session<'_>,
+    txn: &mfb_postgres::Transaction<'_>,
+    m: &Model<'_>,
+    kind: Kind,
+    name: &str,
+    ran: &mut Vec<String>,
+) -> Result<(), Diagnostic> {
+    let node = m.node;
+    let relation = mfb_postgres::Relation::new(&node.database, &node.schema, name).with_kind(
+        if kind == Kind::View {
+            RelationKind::View
+        } else {
+            RelationKind::Table
+        },
+    );
+    if let Some(cfg) = &m.rls {
+        let columns = txn
+            .columns_in_relation(&node.schema, name)
+            .await
+            .map_err(|e| pg(e, node))?;
+        let column_type = columns
+            .iter()
+            .find(|c| c.name == cfg.tenant_column)
+            .map(|c| c.data_type.clone());
+        if column_type.is_none() && kind != Kind::View {
+            return Err(Diagnostic::error(
+                "rls-tenant-column-missing",
+                format!(
+                    "{} is protected by rls on `{}`, but its SQL does not output that column",
+                    node.unique_id, cfg.tenant_column
+                ),
+            )
+            .at(node.defined_at.clone())
+            .with_help(format!(
+                "select `{}` in {} (the policy filters on it), or fix `tenant_column`",
+                cfg.tenant_column, node.original_file_path
+            )));
+        }
+        let statements = crate::rls::protect_statements(
+            ctx.parsed,
+            node,
+            cfg,
+            &relation,
+            column_type.as_deref(),
+        )?;
+        for statement in statements {
+            run_sql(txn, statement, node, ran).await?;
+        }
+    } else if m.invoker_view && kind == Kind::View {
+        let statement = format!(
+            "alter view {} set (security_invoker = true)",
+            relation.schema_qualified()
+        );
+        run_sql(txn, statement, node, ran).await?;
+    }
+    Ok(())
 }
 
 /// Grants and `persist_docs` comments on the model's relation, inside its transaction.
@@ -524,6 +594,7 @@ fn incremental(
         for h in &m.post {
             run_sql(&txn, h.clone(), node, ran).await?;
         }
+        protect(ctx, &txn, m, Kind::Table, &node.alias, ran).await?;
         finish(&txn, m, Kind::Table, true, ran).await?;
         txn.commit().await.map_err(|e| pg(e, node))?;
         Ok(Built { message: last.0, rows: last.1, warning })

@@ -56,13 +56,28 @@ pub fn run_plan_with(
         .map(|n| n.schema.as_str())
         .collect();
     let schemas: Vec<&str> = schemas.into_iter().collect();
+    // Bad `rls:` configs stop the run before anything touches the database.
+    let protected = crate::rls::validate(&nodes)?;
+    if protected {
+        crate::rls::registry(parsed).map_err(|d| vec![d])?;
+    }
     let session = Session::open(parsed, &schemas)?;
     session
         .run_project_hooks("-on-run-start-", &[])
         .map_err(|r| r.diagnostic.into_iter().collect::<Vec<_>>())?;
+    if protected {
+        crate::rls::prepare(&session).map_err(|d| vec![d])?;
+    }
     let mut plan = Plan::with_manifest(nodes, &parsed.manifest);
     edges(parsed, &mut plan);
     let mut results = session.execute(&plan, policy, progress);
+    // `mfb test` and `mfb build` prove the isolation of every protected table they cover.
+    if matches!(parsed.loaded.settings.which.as_str(), "test" | "build")
+        && !crate::engine::interrupted()
+    {
+        let models = crate::rls::checked_models(parsed, &plan.nodes);
+        results.extend(crate::rls::isolation_results(&session, &models));
+    }
     if !crate::engine::interrupted()
         && let Err(failed) = session.run_project_hooks("-on-run-end-", &results)
     {
