@@ -108,11 +108,9 @@ fn marts_are_protected_in_the_build_transaction_and_proven_isolated() {
         "security_invoker=true"
     );
     let tenant_rows = |role: &str| -> (String, String, String) {
-        let sql = format!(
-            "select (select count(*) from analytics.fct_screens)::text, \
+        let sql = "select (select count(*) from analytics.fct_screens)::text, \
                     (select count(*) from analytics.fct_screens where white_label_id <> (select tenant_id::int from mfb_tenancy.mfb_tenant_roles where role_name = current_user))::text, \
-                    (select coalesce(sum(screens), 0) from analytics.screens_by_label)::text"
-        );
+                    (select coalesce(sum(screens), 0) from analytics.screens_by_label)::text";
         let out = Command::new("psql")
             .args([
                 db.url.as_str(),
