@@ -120,7 +120,7 @@ fn marts_are_protected_in_the_build_transaction_and_proven_isolated() {
                 "-c",
                 &format!("set role \"{role}\""),
                 "-c",
-                &sql,
+                sql,
             ])
             .output()
             .expect("psql");
