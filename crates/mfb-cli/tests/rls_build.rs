@@ -191,3 +191,68 @@ fn marts_are_protected_in_the_build_transaction_and_proven_isolated() {
         cleanup.batch_execute(&format!("drop role if exists \"{r}_{role}\""));
     }
 }
+
+#[test]
+fn enforcement_refuses_unprotected_marts_before_touching_the_database() {
+    let db = TestDb::create("mfb_rls_enforce");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "dbt_project.yml",
+        "name: rf\nprofile: rf\nmodels:\n  rf:\n    marts:\n      +materialized: table\n      +rls: {tenant_column: tenant_id, mode: session_setting}\n",
+    );
+    write(
+        p,
+        "tenants.yml",
+        "enforce:\n  paths: [models/marts/]\n  satisfied_by: [setup_white_label_rls]\ntenants: []\n",
+    );
+    write(
+        p,
+        "macros/rls.sql",
+        "{% macro setup_white_label_rls(name) %}select 1{% endmacro %}",
+    );
+    write(p, "models/marts/fct_ok.sql", "select 1 as tenant_id");
+    write(
+        p,
+        "models/marts/fct_leaky.sql",
+        "{{ config(rls=none) }}\nselect 1 as tenant_id",
+    );
+    write(
+        p,
+        "models/marts/fct_legacy.sql",
+        "{{ config(rls=none, post_hook=\"{{ setup_white_label_rls(this.name) }}\") }}\nselect 1 as tenant_id",
+    );
+    db.write_profiles_yml(p, "rf", "analytics").unwrap();
+    let (code, text) = mfb(p, &["run"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("models/marts/fct_leaky.sql is under an RLS-enforced path"),
+        "{text}"
+    );
+    assert!(!text.contains("fct_legacy.sql is under"), "{text}");
+    assert!(!text.contains("fct_ok.sql is under"), "{text}");
+    assert_eq!(
+        one(
+            &db,
+            "select count(*)::text from pg_namespace where nspname = 'analytics'"
+        ),
+        "0",
+        "nothing may be built when enforcement fails"
+    );
+    // Tagged no-rls: allowed.
+    write(
+        p,
+        "models/marts/fct_leaky.sql",
+        "{{ config(rls=none, tags=['no-rls']) }}\nselect 1 as tenant_id",
+    );
+    let (code, text) = mfb(p, &["run"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        one(
+            &db,
+            "select relrowsecurity::text from pg_class where oid = 'analytics.fct_ok'::regclass"
+        ),
+        "true"
+    );
+}

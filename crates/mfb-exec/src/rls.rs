@@ -27,15 +27,25 @@ pub fn config_of(node: &Node) -> Result<Option<RlsConfig>, Diagnostic> {
     }
 }
 
-/// Checks the `rls:` config of every node about to run, before anything touches the
-/// database. Returns whether any of them is protected.
-pub fn validate(nodes: &[&Node]) -> Result<bool, Vec<Diagnostic>> {
+/// Checks the `rls:` config of every node about to run, and `enforce:` of tenants.yml,
+/// before anything touches the database. Returns whether any node is protected.
+pub fn validate(parsed: &Parsed, nodes: &[&Node]) -> Result<bool, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut any = false;
+    let enforce = registry(parsed)
+        .map_err(|d| vec![d])?
+        .map(|r| &r.enforce)
+        .filter(|e| !e.paths.is_empty());
     for node in nodes {
         match config_of(node) {
             Ok(Some(_)) => any = true,
-            Ok(None) => {}
+            Ok(None) => {
+                if let Some(enforce) = enforce
+                    && let Some(d) = unprotected(node, enforce)
+                {
+                    errors.push(d);
+                }
+            }
             Err(d) => errors.push(d),
         }
     }
@@ -44,6 +54,56 @@ pub fn validate(nodes: &[&Node]) -> Result<bool, Vec<Diagnostic>> {
     } else {
         Err(errors)
     }
+}
+
+/// The error for a model under an enforced path with no protection, if it is one.
+fn unprotected(node: &Node, enforce: &mfb_tenancy::Enforcement) -> Option<Diagnostic> {
+    if node.resource_type != ResourceType::Model {
+        return None;
+    }
+    let materialized = node.config.get("materialized").and_then(Value::as_str);
+    if matches!(materialized, Some("ephemeral")) {
+        return None;
+    }
+    let path = node.original_file_path.replace('\\', "/");
+    let covered = enforce.paths.iter().any(|p| {
+        let p = p.trim_start_matches("./").trim_end_matches('/');
+        path == p || path.starts_with(&format!("{p}/"))
+    });
+    if !covered || node.tags.iter().any(|t| t == "no-rls") {
+        return None;
+    }
+    // A project's own RLS macro in a hook counts (the post-hook convention mfb replaces).
+    let hooked = ["post-hook", "pre-hook"].iter().any(|key| {
+        crate::engine::hooks(node, key).iter().any(|(sql, _)| {
+            enforce
+                .satisfied_by
+                .iter()
+                .any(|m| sql.contains(&format!("{m}(")))
+        })
+    });
+    if hooked {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            "rls-missing",
+            format!(
+                "{} is under an RLS-enforced path but has no `rls:` config",
+                node.original_file_path
+            ),
+        )
+        .at(mfb_diagnostics::Location::file(&node.original_file_path))
+        .with_help(format!(
+            "protect it (`rls: {{tenant_column: ..., mode: role_map}}` in config() or its folder's `+rls`), \
+             tag it `no-rls` if it holds no tenant data{}",
+            if enforce.satisfied_by.is_empty() {
+                String::new()
+            } else {
+                format!(", or call {} in a post-hook", enforce.satisfied_by.join(" / "))
+            }
+        )),
+    )
 }
 
 /// The project's `tenants.yml`, read once per process (`None` when there is none).

@@ -57,10 +57,7 @@ pub fn run_plan_with(
         .collect();
     let schemas: Vec<&str> = schemas.into_iter().collect();
     // Bad `rls:` configs stop the run before anything touches the database.
-    let protected = crate::rls::validate(&nodes)?;
-    if protected {
-        crate::rls::registry(parsed).map_err(|d| vec![d])?;
-    }
+    let protected = crate::rls::validate(parsed, &nodes)?;
     let session = Session::open(parsed, &schemas)?;
     session
         .run_project_hooks("-on-run-start-", &[])

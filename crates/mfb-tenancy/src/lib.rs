@@ -38,6 +38,6 @@ pub use provision::{
     ProvisionOptions, ProvisionPlan, ProvisionStep, apply_provision, plan_provision,
 };
 pub use registry::{
-    DEFAULT_TENANCY_SCHEMA, REGISTRY_FILE, Registry, RoleSpec, TenancySettings, Tenant,
-    default_password_env,
+    DEFAULT_TENANCY_SCHEMA, Enforcement, REGISTRY_FILE, Registry, RoleSpec, TenancySettings,
+    Tenant, default_password_env,
 };

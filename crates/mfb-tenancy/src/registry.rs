@@ -32,6 +32,17 @@ pub struct Registry {
     pub admin_roles: Vec<RoleSpec>,
     /// `tenants:`, in file order.
     pub tenants: Vec<Tenant>,
+    /// `enforce:`: which models must be protected.
+    pub enforce: Enforcement,
+}
+
+/// `enforce:` of tenants.yml: models under `paths` (e.g. `models/marts/`) must have an
+/// `rls:` config, be tagged `no-rls`, or call one of `satisfied_by` (a project's own RLS
+/// post-hook macro, e.g. `setup_white_label_rls`) in a hook.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enforcement {
+    pub paths: Vec<String>,
+    pub satisfied_by: Vec<String>,
 }
 
 /// `settings:` of tenants.yml, defaults filled in.
@@ -112,6 +123,17 @@ struct RawRegistry {
     admin_roles: Vec<RawRole>,
     #[serde(default)]
     tenants: Vec<RawTenant>,
+    #[serde(default)]
+    enforce: RawEnforce,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEnforce {
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    satisfied_by: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -219,6 +241,7 @@ impl Registry {
                 settings: RawSettings::default(),
                 admin_roles: Vec::new(),
                 tenants: Vec::new(),
+                enforce: RawEnforce::default(),
             }
         } else {
             serde_yaml::from_str(text).map_err(|e| {
@@ -233,8 +256,8 @@ impl Registry {
                     line,
                     column,
                     message,
-                    "tenants.yml holds `settings:` (optional), `admin_roles: [role, ...]` and \
-                     `tenants:`, a list of `{id, name, roles: [role or {name, password_env}]}`",
+                    "tenants.yml holds `settings:` (optional), `admin_roles: [role, ...]`, \
+                     `enforce: {paths, satisfied_by}` (optional) and `tenants:`, a list of `{id, name, roles: [role or {name, password_env}]}`",
                 )
             })?
         };
@@ -368,6 +391,10 @@ impl Registry {
             settings,
             admin_roles,
             tenants,
+            enforce: Enforcement {
+                paths: raw.enforce.paths,
+                satisfied_by: raw.enforce.satisfied_by,
+            },
         })
     }
 
