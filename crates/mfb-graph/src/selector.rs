@@ -53,6 +53,12 @@ pub struct SelectorSpec {
     pub selectors_yml: Option<serde_json::Value>,
     /// `--state DIR` manifest (parsed JSON of `DIR/manifest.json`), for `state:` methods.
     pub state_manifest: Option<serde_json::Value>,
+    /// `DIR/run_results.json` of `--state`, for `result:` methods.
+    pub state_run_results: Option<serde_json::Value>,
+    /// `DIR/sources.json` of `--state` (the earlier freshness check), for `source_status:`.
+    pub state_sources: Option<serde_json::Value>,
+    /// `target/sources.json` of this project (the latest freshness check).
+    pub current_sources: Option<serde_json::Value>,
 }
 
 /// Resolves the selection to a set of unique ids (nodes, sources, exposures) in
@@ -164,7 +170,15 @@ pub(crate) enum Item<'a> {
     Exposure(&'a crate::Exposure),
 }
 
-impl Item<'_> {
+impl<'a> Item<'a> {
+    fn unique_id(&self) -> &'a str {
+        match self {
+            Item::Node(n) => n.unique_id.as_str(),
+            Item::Source(s) => s.unique_id.as_str(),
+            Item::Exposure(e) => e.unique_id.as_str(),
+        }
+    }
+
     fn resource_type(&self) -> ResourceType {
         match self {
             Item::Node(n) => n.resource_type,
@@ -267,7 +281,16 @@ impl<'a> Context<'a> {
     fn eval_leaf(&self, leaf: &parse::Leaf) -> Result<Selection, GraphError> {
         let n = self.n();
         let mut base = vec![false; n];
-        if leaf.method == parse::Method::State {
+        if matches!(
+            leaf.method,
+            parse::Method::Result | parse::Method::SourceStatus
+        ) {
+            for (i, it) in self.items.iter().enumerate() {
+                if let Some(it) = it {
+                    base[i] = self.matches_artifact(leaf, *it)?;
+                }
+            }
+        } else if leaf.method == parse::Method::State {
             let st = self.state_index()?;
             for (i, it) in self.items.iter().enumerate() {
                 if let Some(it) = it {
@@ -434,6 +457,80 @@ impl<'a> Context<'a> {
             level += 1;
         }
         seen
+    }
+
+    /// `result:<status>` and `source_status:fresher`, against the artifacts of `--state`.
+    fn matches_artifact(&self, leaf: &parse::Leaf, item: Item<'_>) -> Result<bool, GraphError> {
+        let missing = |what: &str, method: &str| GraphError::State {
+            path: "--state".to_owned(),
+            reason: format!(
+                "`{method}:` selectors read {what} of a previous run, but the --state directory has none (or no --state was given)"
+            ),
+        };
+        let v = leaf.value.as_str();
+        let id = item.unique_id();
+        match leaf.method {
+            parse::Method::Result => {
+                const STATUSES: &[&str] = &[
+                    "success",
+                    "error",
+                    "fail",
+                    "warn",
+                    "pass",
+                    "skipped",
+                    "runtime error",
+                ];
+                if !STATUSES.contains(&v) {
+                    return Err(parse::bad(
+                        &leaf.text,
+                        "result must be one of success, error, fail, warn, pass, skipped",
+                    ));
+                }
+                let doc = self
+                    .spec
+                    .state_run_results
+                    .as_ref()
+                    .ok_or_else(|| missing("run_results.json", "result"))?;
+                Ok(doc["results"].as_array().is_some_and(|rs| {
+                    rs.iter().any(|r| {
+                        r["unique_id"].as_str() == Some(id) && r["status"].as_str() == Some(v)
+                    })
+                }))
+            }
+            _ => {
+                if v != "fresher" {
+                    return Err(parse::bad(&leaf.text, "source_status supports `fresher`"));
+                }
+                if item.resource_type() != ResourceType::Source {
+                    return Ok(false);
+                }
+                let old = self
+                    .spec
+                    .state_sources
+                    .as_ref()
+                    .ok_or_else(|| missing("sources.json", "source_status"))?;
+                let Some(new) = self.spec.current_sources.as_ref() else {
+                    return Err(GraphError::State {
+                        path: "target/sources.json".to_owned(),
+                        reason: "`source_status:` compares this project's latest `mfb source freshness` with --state's; run `mfb source freshness` first".to_owned(),
+                    });
+                };
+                let loaded = |doc: &serde_json::Value| -> Option<String> {
+                    doc["results"].as_array()?.iter().find_map(|r| {
+                        (r["unique_id"].as_str() == Some(id))
+                            .then(|| r["max_loaded_at"].as_str().map(str::to_owned))
+                            .flatten()
+                    })
+                };
+                // Fresher: loaded since the earlier check, or not checked then. ISO times
+                // of one format compare as strings.
+                Ok(match (loaded(new), loaded(old)) {
+                    (Some(n), Some(o)) => n > o,
+                    (Some(_), None) => true,
+                    _ => false,
+                })
+            }
+        }
     }
 
     fn state_index(&self) -> Result<&state::StateIndex<'a>, GraphError> {

@@ -206,9 +206,23 @@ pub(crate) fn select(parsed: &Parsed, out: &Output) -> Result<IndexSet<UniqueId>
         }
         None => None,
     };
+    // run_results.json and sources.json beside --state's manifest (result:, source_status:),
+    // and this project's latest sources.json; a missing file only matters to those methods.
+    let read_json = |path: std::path::PathBuf| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    };
     let spec = SelectorSpec {
         selectors_yml,
         state_manifest,
+        state_run_results: settings
+            .state
+            .as_ref()
+            .and_then(|d| read_json(d.join("run_results.json"))),
+        state_sources: settings
+            .state
+            .as_ref()
+            .and_then(|d| read_json(d.join("sources.json"))),
+        current_sources: read_json(mfb_exec::compile::target_dir(parsed).join("sources.json")),
     };
     let result = mfb_graph::selector::select_detailed(
         &parsed.manifest,

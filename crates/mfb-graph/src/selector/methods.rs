@@ -161,6 +161,9 @@ pub(crate) fn matches(
         },
         Method::NoResources => false,
         Method::State => unreachable!("state: is matched by selector::state"),
+        Method::Result | Method::SourceStatus => {
+            unreachable!("result: and source_status: are matched by the selector")
+        }
     })
 }
 

@@ -42,6 +42,8 @@ pub const VALID_METHODS: &[&str] = &[
     "test_type",
     "resource_type",
     "state",
+    "result",
+    "source_status",
     "exposure",
     "unit_test",
     "group",
@@ -66,6 +68,10 @@ pub(crate) enum Method {
     TestType,
     ResourceType,
     State,
+    /// `result:<status>`: nodes with that status in `--state`'s run_results.json.
+    Result,
+    /// `source_status:fresher`: sources loaded since `--state`'s sources.json.
+    SourceStatus,
     Exposure,
     UnitTest,
     Group,
@@ -90,6 +96,8 @@ impl Method {
             "test_type" => Method::TestType,
             "resource_type" => Method::ResourceType,
             "state" => Method::State,
+            "result" => Method::Result,
+            "source_status" => Method::SourceStatus,
             "exposure" => Method::Exposure,
             "unit_test" => Method::UnitTest,
             "group" => Method::Group,
@@ -245,15 +253,6 @@ fn split_method(text: &str, spec: &str) -> Result<(Method, Vec<String>, String),
             let mut pieces = head.split('.');
             let name = pieces.next().unwrap_or_default();
             let args: Vec<String> = pieces.map(str::to_owned).collect();
-            if matches!(name, "result" | "source_status") {
-                return Err(bad(
-                    text,
-                    &format!(
-                        "the `{name}:` method is not supported by mfb yet (it needs run results \
-                         or source freshness); select by name, tag, path or state instead"
-                    ),
-                ));
-            }
             let method = Method::from_name(name).ok_or_else(|| {
                 bad(
                     text,

@@ -606,6 +606,7 @@ fn yaml_spec() -> SelectorSpec {
     SelectorSpec {
         selectors_yml: Some(yml),
         state_manifest: None,
+        ..SelectorSpec::default()
     }
 }
 
@@ -694,6 +695,7 @@ fn yaml_selector_errors() {
     let spec = |def: Value| SelectorSpec {
         selectors_yml: Some(json!({"selectors": [{"name": "s", "definition": def}]})),
         state_manifest: None,
+        ..SelectorSpec::default()
     };
     let criteria = SelectionCriteria {
         selector: Some("s".into()),
@@ -731,6 +733,7 @@ fn yaml_selector_errors() {
             {"name": "a", "default": true, "definition": "x"},
             {"name": "b", "default": true, "definition": "y"}]})),
         state_manifest: None,
+        ..SelectorSpec::default()
     };
     let err = run(
         &mf,
@@ -749,6 +752,7 @@ fn state_spec(edit: impl FnOnce(&mut Value)) -> SelectorSpec {
     SelectorSpec {
         selectors_yml: None,
         state_manifest: Some(doc),
+        ..SelectorSpec::default()
     }
 }
 
@@ -853,6 +857,7 @@ fn state_errors() {
     let not_manifest = SelectorSpec {
         selectors_yml: None,
         state_manifest: Some(json!({"hello": 1})),
+        ..SelectorSpec::default()
     };
     let criteria = SelectionCriteria {
         select: vec!["state:new".into()],
@@ -933,14 +938,13 @@ fn selectors_that_match_nothing_are_reported() {
 }
 
 #[test]
-fn unsupported_dbt_methods_say_so() {
+fn result_and_source_status_need_the_earlier_artifacts() {
     for s in ["result:error", "source_status:fresher"] {
         let err = try_sel(s).unwrap_err();
-        assert!(
-            err.to_string().contains("not supported by mfb yet"),
-            "{s}: {err}"
-        );
+        assert!(err.to_string().contains("--state"), "{s}: {err}");
     }
+    let err = try_sel("result:bogus").unwrap_err();
+    assert!(err.to_string().contains("result must be one of"), "{err}");
 }
 
 #[test]
