@@ -292,12 +292,14 @@ impl<'a> Session<'a> {
     /// result objects: `.node`, `.status`, `.message`, `.failures`, ...), `schemas` and
     /// `database_schemas` (where the run built) in their context.
     ///
-    /// A failing hook stops the hooks after it; its error comes back as the hook's result.
+    /// Each hook is a result, as in dbt (`1 of 1 OK hook: proj.on-run-end.0`). A failing
+    /// hook stops the hooks after it and ends with an error result.
     pub fn run_project_hooks(
         &self,
         kind: &str,
         results: &[NodeResult],
-    ) -> Result<(), Box<NodeResult>> {
+        progress: &dyn Progress,
+    ) -> Vec<NodeResult> {
         let hooks: Vec<&Node> = self
             .parsed
             .manifest
@@ -306,7 +308,7 @@ impl<'a> Session<'a> {
             .filter(|n| n.resource_type == ResourceType::Operation && n.name.contains(kind))
             .collect();
         if hooks.is_empty() {
-            return Ok(());
+            return Vec::new();
         }
         let nodes = &self.parsed.manifest.nodes;
         let result_values: Vec<JinjaValue> = results
@@ -349,7 +351,12 @@ impl<'a> Session<'a> {
             .map(|(d, s)| vec![d, s])
             .collect();
         let mut worker = Worker::default();
-        for node in hooks {
+        let mut out = Vec::with_capacity(hooks.len());
+        let total = hooks.len();
+        for (i, node) in hooks.into_iter().enumerate() {
+            progress.start(i + 1, total, node);
+            let started_at = now();
+            let clock = Instant::now();
             let outcome = crate::compile::render_for_node_with(
                 self.parsed,
                 &self.run,
@@ -370,14 +377,27 @@ impl<'a> Session<'a> {
                 let conn = self.conn(&mut worker)?;
                 self.exec(conn, &sql, node).map(drop)
             });
+            let mut result = NodeResult::not_run(node, Status::Success, "OK".to_owned());
+            result.started_at = started_at;
+            result.code = "OK".to_owned();
+            result.relation_name = None;
+            let failed = outcome.is_err();
             if let Err(d) = outcome {
                 let d = d.with_note(format!("in an {} hook", kind.trim_matches('-')));
-                let mut result = NodeResult::not_run(node, Status::Error, d.message.clone());
+                result.status = Status::Error;
+                result.message = d.message.clone();
+                result.code = String::new();
                 result.diagnostic = Some(d);
-                return Err(Box::new(result));
+            }
+            result.completed_at = now();
+            result.execution_time = clock.elapsed().as_secs_f64();
+            progress.done(i + 1, total, node, &result);
+            out.push(result);
+            if failed {
+                break;
             }
         }
-        Ok(())
+        out
     }
 }
 

@@ -8,7 +8,7 @@ use mfb_graph::{Dag, Node, ResourceType, UniqueId};
 use serde_json::Value;
 
 use crate::engine::Session;
-use crate::results::NodeResult;
+use crate::results::{NodeResult, Status};
 use crate::schedule::{Plan, Policy, Progress};
 use crate::{Diagnostics, Parsed};
 
@@ -59,15 +59,18 @@ pub fn run_plan_with(
     // Bad `rls:` configs stop the run before anything touches the database.
     let protected = crate::rls::validate(parsed, &nodes)?;
     let session = Session::open(parsed, &schemas)?;
-    session
-        .run_project_hooks("-on-run-start-", &[])
-        .map_err(|r| r.diagnostic.into_iter().collect::<Vec<_>>())?;
+    let start_hooks = session.run_project_hooks("-on-run-start-", &[], progress);
+    if start_hooks.iter().any(|r| r.status == Status::Error) {
+        // dbt stops the run when an on-run-start hook fails.
+        return Ok(start_hooks);
+    }
     if protected {
         crate::rls::prepare(&session).map_err(|d| vec![d])?;
     }
     let mut plan = Plan::with_manifest(nodes, &parsed.manifest);
     edges(parsed, &mut plan);
-    let mut results = session.execute(&plan, policy, progress);
+    let mut results = start_hooks;
+    results.extend(session.execute(&plan, policy, progress));
     // `mfb test` and `mfb build` prove the isolation of every protected table they cover.
     if matches!(parsed.loaded.settings.which.as_str(), "test" | "build")
         && !crate::engine::interrupted()
@@ -75,10 +78,15 @@ pub fn run_plan_with(
         let models = crate::rls::checked_models(parsed, &plan.nodes);
         results.extend(crate::rls::isolation_results(&session, &models));
     }
-    if !crate::engine::interrupted()
-        && let Err(failed) = session.run_project_hooks("-on-run-end-", &results)
-    {
-        results.push(*failed);
+    if !crate::engine::interrupted() {
+        // `results` in on-run-end: the nodes' results, not the on-run-start hooks'.
+        let nodes_only: Vec<NodeResult> = results
+            .iter()
+            .filter(|r| !r.unique_id.starts_with("operation."))
+            .cloned()
+            .collect();
+        let end_hooks = session.run_project_hooks("-on-run-end-", &nodes_only, progress);
+        results.extend(end_hooks);
     }
     Ok(results)
 }

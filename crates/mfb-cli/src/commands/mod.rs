@@ -269,46 +269,38 @@ pub(crate) fn write_manifest(parsed: &Parsed) -> Result<std::path::PathBuf, Diag
 /// What ran, counted the way dbt words it: `3 view models, 1 seed, 12 data tests`.
 fn stat_line(parsed: &Parsed, results: &[mfb_exec::results::NodeResult], noun: &str) -> String {
     use mfb_graph::ResourceType;
-    let mut counts: indexmap::IndexMap<String, usize> = indexmap::IndexMap::new();
+    // Keyed the way dbt keys them (a data test is `test`), shown in key order.
+    let mut counts: std::collections::BTreeMap<String, (String, usize)> =
+        std::collections::BTreeMap::new();
     for r in results {
         let Some(node) = parsed.manifest.nodes.get(r.unique_id.as_str()) else {
             continue;
         };
-        let kind = match node.resource_type {
-            ResourceType::Model => format!(
-                "{} model",
-                node.config
-                    .get("materialized")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("view")
-            ),
-            ResourceType::Seed => "seed".to_owned(),
-            ResourceType::Snapshot => "snapshot".to_owned(),
-            ResourceType::Test => "data test".to_owned(),
-            ResourceType::UnitTest => "unit test".to_owned(),
-            ResourceType::Operation => "hook".to_owned(),
+        let (key, shown) = match node.resource_type {
+            ResourceType::Model => {
+                let m = format!(
+                    "{} model",
+                    node.config
+                        .get("materialized")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("view")
+                );
+                (m.clone(), m)
+            }
+            ResourceType::Seed => ("seed".to_owned(), "seed".to_owned()),
+            ResourceType::Snapshot => ("snapshot".to_owned(), "snapshot".to_owned()),
+            ResourceType::Test => ("test".to_owned(), "data test".to_owned()),
+            ResourceType::UnitTest => ("unit_test".to_owned(), "unit test".to_owned()),
+            ResourceType::Operation => ("project hook".to_owned(), "project hook".to_owned()),
             _ => continue,
         };
-        *counts.entry(kind).or_default() += 1;
+        counts.entry(key).or_insert((shown, 0)).1 += 1;
     }
-    counts.sort_by_cached_key(|k, _| {
-        [
-            "model",
-            "seed",
-            "snapshot",
-            "data test",
-            "unit test",
-            "hook",
-        ]
-        .iter()
-        .position(|w| k.ends_with(w))
-        .unwrap_or(9)
-    });
     if counts.is_empty() {
         return format!("0 {noun}");
     }
     counts
-        .iter()
+        .values()
         .map(|(k, n)| format!("{n} {k}{}", plural(*n)))
         .collect::<Vec<_>>()
         .join(", ")

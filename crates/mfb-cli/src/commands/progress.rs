@@ -37,7 +37,20 @@ fn describe(node: &Node) -> String {
         ResourceType::Test => format!("test {}", node.name),
         ResourceType::UnitTest => format!("unit_test {}", unit_test_name(node)),
         ResourceType::Snapshot => format!("snapshot {relation}"),
+        ResourceType::Operation => format!("hook: {}", hook_name(node)),
         _ => format!("sql {} model {relation}", materialized(node)),
+    }
+}
+
+/// A project hook as dbt names it: `proj-on-run-end-0` -> `proj.on-run-end.0`.
+fn hook_name(node: &Node) -> String {
+    let rest = node
+        .name
+        .strip_prefix(&format!("{}-", node.package_name))
+        .unwrap_or(&node.name);
+    match rest.rsplit_once('-') {
+        Some((kind, index)) => format!("{}.{kind}.{index}", node.package_name),
+        None => format!("{}.{rest}", node.package_name),
     }
 }
 
@@ -55,6 +68,21 @@ impl mfb_exec::schedule::Progress for Lines<'_> {
             ResourceType::Test | ResourceType::UnitTest
         );
         let failures = r.failures.unwrap_or(0);
+        if node.resource_type == ResourceType::Operation {
+            let (word, status) = match r.status {
+                Status::Success => (
+                    out.paint("OK", "32"),
+                    format!("{} in {secs:.2}s", out.paint("OK", "32")),
+                ),
+                _ => (
+                    out.paint("ERROR", "31"),
+                    format!("{} in {secs:.2}s", out.paint("ERROR", "31")),
+                ),
+            };
+            let what = format!("{index} of {total} {word} hook: {}", hook_name(node));
+            out.info("NodeFinished", &super::dotted(&what, &status));
+            return;
+        }
         let (word, status) = match r.status {
             Status::Success => {
                 let verb = match node.resource_type {
