@@ -57,7 +57,11 @@ echo "Artifacts: $(pwd)/target/run_results.json, $(pwd)/target/manifest.json, SQ
 if "$MFB_BIN" docs --help >/dev/null 2>&1; then
   say "$MFB_BIN docs generate --project-dir . --profiles-dir ."
   if "$MFB_BIN" docs generate --project-dir . --profiles-dir .; then
-    echo "Docs: open $(pwd)/target/index.html in a browser (or run: $MFB_BIN docs serve --project-dir . --profiles-dir .)"
+    if [ -f target/index.html ]; then
+      echo "Docs: open $(pwd)/target/index.html in a browser (or run: $MFB_BIN docs serve --project-dir . --profiles-dir .)"
+    else
+      echo "Docs: the site is not built yet; the catalog is in $(pwd)/target/catalog.json"
+    fi
   else
     echo "Docs: generation failed (see above)"
   fi

@@ -138,6 +138,22 @@ pub struct SelectArgs {
     pub favor_state: bool,
 }
 
+/// `mfb docs ...`.
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Compile the project and write target/manifest.json and target/catalog.json.
+    Generate {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Skip compiling the nodes (catalog and manifest only).
+        #[arg(long)]
+        no_compile: bool,
+        /// Write an empty catalog without querying the database.
+        #[arg(long)]
+        empty_catalog: bool,
+    },
+}
+
 /// `mfb source ...`.
 #[derive(Debug, Subcommand)]
 pub enum SourceCommand {
@@ -292,6 +308,11 @@ pub enum Command {
     },
     /// Rerun the nodes that failed or were skipped in the last run (from target/run_results.json).
     Retry,
+    /// Documentation: `mfb docs generate` (target/catalog.json).
+    Docs {
+        #[command(subcommand)]
+        command: DocsCommand,
+    },
     /// Source commands: `mfb source freshness`.
     Source {
         #[command(subcommand)]

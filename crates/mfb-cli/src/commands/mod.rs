@@ -5,6 +5,7 @@ mod build;
 mod clean;
 mod compile;
 mod debug;
+mod docs;
 mod freshness;
 mod ls;
 mod parse;
@@ -124,6 +125,15 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
         Command::Tenants { command } => {
             settings::resolve(g, None, "tenants", false).map(|s| tenants::run(s, command, out))
         }
+        Command::Docs {
+            command:
+                crate::args::DocsCommand::Generate {
+                    select,
+                    no_compile,
+                    empty_catalog,
+                },
+        } => settings::resolve(g, Some(select), "generate", false)
+            .map(|s| docs::generate(with_log(s), *no_compile, *empty_catalog, out)),
         Command::Source {
             command: crate::args::SourceCommand::Freshness { select, output },
         } => settings::resolve(g, Some(select), "freshness", false)
