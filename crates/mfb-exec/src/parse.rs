@@ -121,6 +121,18 @@ fn yaml_snapshots(
         .collect()
 }
 
+/// A seed's checksum as dbt computes it: the sha256 of the stripped CSV text, or, for a
+/// file over 1 MiB, its path (`path:` prefix: manifest.json names that checksum `path`).
+fn seed_checksum(abs: &std::path::Path, rel: &str) -> String {
+    const MAXIMUM_SEED_SIZE: u64 = 1024 * 1024;
+    match std::fs::metadata(abs) {
+        Ok(m) if m.len() > MAXIMUM_SEED_SIZE => format!("path:{rel}"),
+        _ => std::fs::read_to_string(abs)
+            .map(|text| sha256(text.trim()))
+            .unwrap_or_default(),
+    }
+}
+
 fn sha256(s: &str) -> String {
     format!("{:x}", Sha256::digest(s.as_bytes()))
 }
@@ -213,7 +225,8 @@ fn new_node(
         path: file.resource_path.clone(),
         original_file_path: file.path.clone(),
         patch_path: None,
-        checksum: sha256(&file.contents),
+        // dbt hashes the file's text with surrounding whitespace stripped.
+        checksum: sha256(file.contents.trim()),
         raw_code: raw,
         config: NodeConfig::new(),
         tags: Vec::new(),
@@ -406,6 +419,9 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                     fqn.push(format!("v{}", v.version));
                 }
                 let mut node = new_node(rt, pkg, file, name, fqn, raw.clone(), &display);
+                if rt == ResourceType::Seed {
+                    node.checksum = seed_checksum(&pkg.root.join(&file.path), &file.path);
+                }
                 if let Some(v) = version {
                     node.unique_id =
                         UniqueId::new(format!("model.{}.{}.v{}", pkg.name, node.name, v.version));
@@ -416,7 +432,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 if from_yaml {
                     // As dbt records them: `path` names a virtual SQL file beside the YAML.
                     node.path = format!("{}/{}.sql", file.resource_path, node.name);
-                    node.checksum = sha256(&raw);
+                    node.checksum = sha256(raw.trim());
                     let line = snaps.get(&node.name).map_or(0, |p| p.origin.line);
                     node.defined_at = Location::new(&display, line, 0);
                 }

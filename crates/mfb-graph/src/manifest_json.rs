@@ -319,9 +319,15 @@ struct ChecksumDoc<'a> {
 }
 
 fn checksum_doc(sum: &str) -> ChecksumDoc<'_> {
-    ChecksumDoc {
-        name: if sum.is_empty() { "none" } else { "sha256" },
-        checksum: sum,
+    match sum.strip_prefix("path:") {
+        Some(path) => ChecksumDoc {
+            name: "path",
+            checksum: path,
+        },
+        None => ChecksumDoc {
+            name: if sum.is_empty() { "none" } else { "sha256" },
+            checksum: sum,
+        },
     }
 }
 

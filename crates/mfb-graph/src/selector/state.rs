@@ -265,7 +265,8 @@ fn node_body_changed(n: &Node, old: &Value) -> bool {
         };
         !(raw_same && kwargs_same)
     } else {
-        n.checksum != old_sum
+        // A seed over 1 MiB is checksummed by its path (`path:` prefix), as dbt does.
+        n.checksum.strip_prefix("path:").unwrap_or(&n.checksum) != old_sum
     }
 }
 
