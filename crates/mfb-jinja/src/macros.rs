@@ -233,7 +233,10 @@ impl MacroObject {
                             format!("macro `{}` vanished", self.def.name),
                         )
                     })?;
-                    m.call(st, args)
+                    match repack_extra_args(&m, args) {
+                        Some(repacked) => m.call(st, &repacked),
+                        None => m.call(st, args),
+                    }
                 })
             });
         let returned = RETURN_SLOTS.with(|s| s.borrow_mut().pop().flatten());
@@ -249,6 +252,57 @@ impl MacroObject {
             .with_source(e)),
         }
     }
+}
+
+/// For a macro that takes `varargs`/`kwargs` (it has the hidden parameters, see
+/// `preprocess::split_macros`): the call's arguments with the positional ones beyond its
+/// declared parameters moved into `varargs` and unknown keyword ones into `kwargs`.
+fn repack_extra_args(m: &Value, args: &[Value]) -> Option<Vec<Value>> {
+    use crate::preprocess::{KWARGS_PARAM, VARARGS_PARAM};
+    let names: Vec<String> = m
+        .get_attr("arguments")
+        .ok()?
+        .try_iter()
+        .ok()?
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    if !names.iter().any(|n| n == VARARGS_PARAM) {
+        return None;
+    }
+    let declared: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != VARARGS_PARAM && *n != KWARGS_PARAM)
+        .collect();
+    let (positional, keywords) = match args.last().and_then(crate::collections::kwargs_of) {
+        Some(k) => (&args[..args.len() - 1], Some(k)),
+        None => (args, None),
+    };
+    let taken = declared.len().min(positional.len());
+    let mut out: Vec<Value> = positional[..taken].to_vec();
+    let varargs: Vec<Value> = positional[taken..].to_vec();
+    let mut known: Vec<(String, Value)> = Vec::new();
+    let mut extra: std::collections::BTreeMap<String, Value> = std::collections::BTreeMap::new();
+    if let Some(k) = keywords {
+        for key in k.args() {
+            let v = k.peek::<Value>(key).unwrap_or_default();
+            if key == "caller" || declared.contains(&key) {
+                known.push((key.to_owned(), v));
+            } else {
+                extra.insert(key.to_owned(), v);
+            }
+        }
+    }
+    known.push((
+        VARARGS_PARAM.to_owned(),
+        crate::collections::to_mutable(&Value::from(varargs)),
+    ));
+    known.push((
+        KWARGS_PARAM.to_owned(),
+        crate::collections::to_mutable(&Value::from(extra)),
+    ));
+    out.push(Value::from(known.into_iter().collect::<Kwargs>()));
+    Some(out)
 }
 
 /// The result of a `{% call %}` block's body, rendered in the caller's state before the

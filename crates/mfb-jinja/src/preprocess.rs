@@ -12,6 +12,22 @@
 /// Prefix of mangled macro names inside split macro templates.
 pub const MANGLE_PREFIX: &str = "__mfb_macro__";
 
+/// Hidden parameter carrying a call's extra positional arguments (`varargs`).
+pub const VARARGS_PARAM: &str = "__mfb_varargs";
+/// Hidden parameter carrying a call's extra keyword arguments (`kwargs`).
+pub const KWARGS_PARAM: &str = "__mfb_kwargs";
+
+/// Whether `text` uses the identifier `word` (not as part of a longer name).
+fn mentions(text: &str, word: &str) -> bool {
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + word.len()).copied();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
 /// A macro found in a macro file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MacroBlock {
@@ -128,7 +144,27 @@ pub fn split_macros(source: &str) -> Result<Vec<MacroBlock>, SplitError> {
         let original = &source[tag.start..end_tag.end];
         // Rebuild the block: opening tag with the mangled name, body, closing tag.
         let mut block = String::with_capacity(original.len() + 64);
-        let open = rename_macro_tag(text, name, &format!("{MANGLE_PREFIX}{full_name}"), is_test);
+        let mut open =
+            rename_macro_tag(text, name, &format!("{MANGLE_PREFIX}{full_name}"), is_test);
+        let body = &source[tag.end..end_tag.start];
+        // Jinja gives a macro that mentions `varargs` / `kwargs` the extra positional and
+        // keyword arguments of a call; minijinja has no such thing. Such a macro gets two
+        // hidden parameters that the call fills (see `MacroObject::invoke`), bound to the
+        // usual names on the opening tag's line (so lines stay put).
+        let extra_args = mentions(body, "varargs") || mentions(body, "kwargs");
+        if extra_args && let Some(close) = open.rfind(')') {
+            let before = open[..close].trim_end();
+            let sep = if before.ends_with('(') { "" } else { ", " };
+            open = format!(
+                "{}{sep}{VARARGS_PARAM}=none, {KWARGS_PARAM}=none{}",
+                &open[..close],
+                &open[close..]
+            );
+            open.push_str(&format!(
+                "{{% set varargs = {VARARGS_PARAM} if {VARARGS_PARAM} is not none else [] %}}\
+                 {{% set kwargs = {KWARGS_PARAM} if {KWARGS_PARAM} is not none else {{}} %}}"
+            ));
+        }
         block.push_str(&open);
         block.push_str(&source[tag.end..end_tag.start]);
         let close = &source[end_tag.start..end_tag.end];

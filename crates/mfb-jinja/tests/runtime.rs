@@ -408,3 +408,25 @@ fn split_results_are_mutable() {
         "a-b-c"
     );
 }
+
+#[test]
+fn macros_take_extra_arguments_as_varargs_and_kwargs() {
+    let rt = runtime(&[(
+        "proj",
+        "macros/kw.sql",
+        "{% macro kw(a, b='B') %}{{ a }}-{{ b }}-{{ kwargs }}-{{ varargs | length }}{% endmacro %}\n\
+         {% macro pass(x) %}{{ return(inner(x, **kwargs)) }}{% endmacro %}\n\
+         {% macro inner(x, y=2) %}{{ x }}+{{ y }}{% endmacro %}\n\
+         {% macro getter() %}{{ kwargs.get('where', 'none') }}{% endmacro %}\n\
+         {% macro strict(a) %}{{ a }}{% endmacro %}",
+    )]);
+    assert_eq!(ok(&rt, "{{ kw(1, 2, 3, 4) }}"), "1-2-{}-2");
+    assert_eq!(ok(&rt, "{{ kw(1, z=5) }}"), "1-B-{'z': 5}-0");
+    assert_eq!(ok(&rt, "{{ pass(7, y=9) }}"), "7+9");
+    assert_eq!(
+        ok(&rt, "{{ getter(where='a > 1') }}|{{ getter() }}"),
+        "a > 1|none"
+    );
+    // A macro that does not mention them still refuses extra arguments, as in Jinja.
+    assert!(render(&rt, "{{ strict(1, 2) }}").is_err());
+}
