@@ -409,7 +409,31 @@ pub fn compile_inline(parsed: &Parsed, sql: &str) -> Result<String, Diagnostics>
         }))
         .config(Some(Arc::new(IndexMap::new())))
         .set("execute", JinjaValue::from(true))
-        .set("is_incremental", JinjaValue::from_function(|| false));
+        .set("is_incremental", JinjaValue::from_function(|| false))
+        // dbt names the inline query `inline_query`, a `sql_operation` in the target schema.
+        .set(
+            "this",
+            mfb_jinja::Relation::new(
+                &parsed.loaded.target.dbname,
+                &parsed.loaded.target.schema,
+                "inline_query",
+                None,
+            )
+            .into_value(),
+        )
+        .set(
+            "model",
+            mfb_jinja::collections::from_serde(&serde_json::json!({
+                "name": "inline_query",
+                "alias": "inline_query",
+                "resource_type": "sql_operation",
+                "unique_id": "sql_operation.inline_query",
+                "package_name": root,
+                "schema": parsed.loaded.target.schema,
+                "database": parsed.loaded.target.dbname,
+                "config": {},
+            })),
+        );
     parsed
         .loaded
         .runtime

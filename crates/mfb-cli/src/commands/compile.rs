@@ -14,7 +14,7 @@ pub(super) fn run(settings: Settings, inline: Option<&str>, out: &Output) -> Exi
         Err(status) => return status,
     };
     if let Some(sql) = inline {
-        return match mfb_exec::compile_inline(&parsed, sql) {
+        return match mfb_exec::show::compile_inline(&parsed, sql) {
             Ok(compiled) => {
                 out.info("CompiledNode", "Compiled inline node is:");
                 out.result(&compiled);
