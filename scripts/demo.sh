@@ -44,6 +44,13 @@ if [ -z "${PGHOST:-}" ] && [ ! -f "$HOME/.dbt/profiles.yml" ]; then
 fi
 echo "building into ${PGUSER:-postgres}@${PGHOST:-127.0.0.1}:${PGPORT:-5432}/${PGDATABASE:-postgres}, schemas ${MFB_SCHEMA:-analytics}_*"
 
+# The marts are protected by RLS: create the white labels' roles (tenants.yml) first, so
+# the build's rls_isolation_* checks can read as each of them.
+if "$MFB_BIN" tenants --help >/dev/null 2>&1; then
+  say "$MFB_BIN tenants provision --project-dir . --profiles-dir ."
+  "$MFB_BIN" tenants provision --project-dir . --profiles-dir .
+fi
+
 say "$MFB_BIN build --project-dir . --profiles-dir ."
 start=$SECONDS
 build_status=0
@@ -53,6 +60,8 @@ echo "build finished in $((SECONDS - start))s (exit $build_status)"
 say "done"
 echo "Tables and views: schemas ${MFB_SCHEMA:-analytics}_raw, _staging, _intermediate, _marts, e.g."
 echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'select * from ${MFB_SCHEMA:-analytics}_marts.mart_screener_funnel limit 10'"
+echo "Each white label's role sees only its rows (row-level security), e.g."
+echo "  psql -h ${PGHOST:-127.0.0.1} -p ${PGPORT:-5432} -U ${PGUSER:-postgres} ${PGDATABASE:-postgres} -c 'set role wl_co' -c 'select count(*) from ${MFB_SCHEMA:-analytics}_marts.fct_screens'"
 echo "Artifacts: $(pwd)/target/run_results.json, $(pwd)/target/manifest.json, SQL as run in $(pwd)/target/run/"
 if "$MFB_BIN" docs --help >/dev/null 2>&1; then
   say "$MFB_BIN docs generate --project-dir . --profiles-dir ."

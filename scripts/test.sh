@@ -152,6 +152,8 @@ check_layers() {
 step "layers" check_layers
 step "format" cargo fmt "${fmt_scope[@]}" -- --check
 step "clippy" cargo clippy "${scope[@]}" --all-targets -- -D warnings
+# includes crates/mfb-cli/tests/examples.rs: the demo project and every examples/ project
+# built and checked as each tenant role
 step "tests" cargo test "${scope[@]}"
 compat_check() {
   # compat-check.sh runs target/debug/mfb; make sure it is the current build
