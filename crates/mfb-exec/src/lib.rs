@@ -8,6 +8,7 @@
 
 pub mod compile;
 pub mod context;
+pub mod deps;
 pub mod engine;
 pub mod freshness;
 pub mod load;
