@@ -145,6 +145,20 @@ fn local_packages_with_a_transitive_one_install_and_compile() {
 }
 
 #[test]
+fn env_var_in_packages_yml_is_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    package(&tmp.path().join("pkgs/a_dir"), "pkg_a", "from a", None);
+    let root = project(
+        tmp.path(),
+        "packages:\n  - local: \"{{ env_var('DEPS_PKG_DIR') }}\"\n",
+        "{{ pkg_a.hello() }}",
+    );
+    ok(mfb(&root, &["deps"], &[("DEPS_PKG_DIR", "../pkgs/a_dir")]));
+    assert!(lock(&root).starts_with("packages:\n  - local: ../pkgs/a_dir\n    name: pkg_a\n"));
+    assert!(compiled(&root).contains("select 'from a' as v"));
+}
+
+#[test]
 fn a_missing_local_package_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
     let root = project(tmp.path(), "packages:\n  - local: ../nowhere\n", "x");
@@ -311,7 +325,32 @@ fn hub(dir: &Path) -> String {
             }),
         );
     }
-    write(&hub.join("api/v1/index.json"), r#"["fixture/utils"]"#);
+    // fixture/helpers 1.0.0 needs utils below 1.1.0 (a transitive requirement).
+    let src = dir.join("tarballs/helpers-1.0.0");
+    package(&src, "helpers", "helpers 1.0.0", None);
+    let tarball = dir.join("tarballs/helpers-1.0.0.tar.gz");
+    let o = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir.join("tarballs"))
+        .arg("helpers-1.0.0")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    write(
+        &hub.join("api/v1/fixture/helpers.json"),
+        &serde_json::json!({"name": "helpers", "namespace": "fixture", "latest": "1.0.0", "versions": {"1.0.0": {
+            "name": "helpers",
+            "packages": [{"package": "fixture/utils", "version": [">=1.0.0", "<1.1.0"]}],
+            "downloads": {"tarball": format!("file://{}", tarball.display())}
+        }}})
+        .to_string(),
+    );
+    write(
+        &hub.join("api/v1/index.json"),
+        r#"["fixture/utils", "fixture/helpers"]"#,
+    );
     write(
         &hub.join("api/v1/fixture/utils.json"),
         &serde_json::json!({"name": "utils", "namespace": "fixture", "latest": "2.0.0", "versions": versions}).to_string(),
@@ -339,6 +378,59 @@ fn hub_package_resolves_the_highest_version_in_range() {
         "{lock}"
     );
     assert!(compiled(&root).contains("select 'utils 1.1.0' as v"));
+}
+
+#[test]
+fn a_transitive_hub_requirement_narrows_the_pick() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: fixture/utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n  - package: fixture/helpers\n    version: 1.0.0\n",
+        "{{ utils.hello() }} {{ helpers.hello() }}",
+    );
+    ok(mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]));
+    let lock = lock(&root);
+    assert!(
+        lock.starts_with("packages:\n  - name: utils\n    package: fixture/utils\n    version: 1.0.0\n  - name: helpers\n    package: fixture/helpers\n    version: 1.0.0\n"),
+        "{lock}"
+    );
+    assert!(compiled(&root).contains("select 'utils 1.0.0 helpers 1.0.0' as v"));
+}
+
+#[test]
+fn one_git_repository_at_two_revisions_is_a_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, v1, _) = git_repo(tmp.path());
+    package(
+        &tmp.path().join("a"),
+        "pkg_a",
+        "a",
+        Some(&format!(
+            "packages:\n  - git: \"{url}\"\n    revision: main\n    subdirectory: sub\n"
+        )),
+    );
+    let root = project(
+        tmp.path(),
+        &format!(
+            "packages:\n  - git: \"{url}\"\n    revision: {v1}\n    subdirectory: sub\n  - local: ../a\n"
+        ),
+        "x",
+    );
+    let o = mfb(&root, &["deps"], &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("is asked for at different revisions"), "{t}");
+    assert!(
+        t.contains(&format!(
+            "the root project (packages.yml) asks for revision `{v1}`"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains("package `pkg_a` (../a/packages.yml) asks for revision `main`"),
+        "{t}"
+    );
 }
 
 #[test]
