@@ -57,7 +57,11 @@ pub fn deps(
     options: &DepsOptions,
     progress: &dyn Fn(&'static str, &str),
 ) -> Result<DepsOutcome, Diagnostics> {
-    let root = &options.project_dir;
+    // `--project-dir .` would otherwise show as `proj/./package-lock.yml`.
+    let root = &options
+        .project_dir
+        .canonicalize()
+        .unwrap_or_else(|_| options.project_dir.clone());
     let install_path = install_path(root)?;
     let install_dir = root.join(&install_path);
     let render = renderer(root, &options.vars);
