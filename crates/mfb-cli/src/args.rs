@@ -235,6 +235,15 @@ pub enum Command {
     },
     /// Delete the directories listed in clean-targets.
     Clean,
+    /// Install the packages of packages.yml / dependencies.yml into dbt_packages/.
+    Deps {
+        /// Resolve the packages again even when package-lock.yml matches packages.yml.
+        #[arg(long)]
+        upgrade: bool,
+        /// Only write package-lock.yml; install nothing.
+        #[arg(long)]
+        lock: bool,
+    },
     /// Check the project, the profile and the database connection.
     Debug,
     /// Build the selected models in PostgreSQL (view, table, incremental).

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod compile;
 pub mod context;
+pub mod deps;
 pub mod engine;
 pub mod freshness;
 pub mod load;

@@ -398,7 +398,7 @@ fn check_packages_installed(project: &Project) -> Result<(), Diagnostics> {
                 ),
             )
             .at(Location::file(file))
-            .with_help("install them first with `dbt deps` (mfb's own `deps` command is not written yet)")]);
+            .with_help("install them first with `mfb deps` (or `dbt deps`)")]);
         }
     }
     Ok(())

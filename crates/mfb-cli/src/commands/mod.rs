@@ -5,6 +5,7 @@ mod build;
 mod clean;
 mod compile;
 mod debug;
+mod deps;
 mod docs;
 mod freshness;
 mod ls;
@@ -60,6 +61,9 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             ls::run(s, resource_type, *output, output_keys, out)
         }),
         Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
+        Command::Deps { upgrade, lock } => {
+            settings::resolve(g, None, "deps", false).map(|s| deps::run(s, *upgrade, *lock, out))
+        }
         Command::Debug => settings::resolve(g, None, "debug", false).map(|s| debug::run(s, out)),
         Command::Run {
             select,

@@ -1,0 +1,525 @@
+//! `mfb deps` end to end, with no network: local packages (one pulled in transitively), a
+//! git package from a bare repository the test creates with the system `git`, a package hub
+//! served from `file://` fixtures (`MFB_HUB_URL`), the lock file's round trip, a version
+//! conflict, and an unreachable hub. After each install, `mfb compile` must use the
+//! packages' macros.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PROFILES: &str = "deps:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: 5432\n      user: mfb\n      password: mfb\n      dbname: mfb\n      schema: analytics\n      threads: 1\n";
+
+/// An unreachable hub: nothing listens on the discard port.
+const NO_HUB: &str = "http://127.0.0.1:9/";
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A root project `proj` under `dir` whose model calls `calls` (Jinja), with `packages`.
+fn project(dir: &Path, packages: &str, calls: &str) -> PathBuf {
+    let root = dir.join("proj");
+    write(
+        &root.join("dbt_project.yml"),
+        "name: proj\nversion: '1.0'\nprofile: deps\n",
+    );
+    write(&root.join("profiles.yml"), PROFILES);
+    write(&root.join("packages.yml"), packages);
+    write(
+        &root.join("models/m.sql"),
+        &format!("select '{calls}' as v\n"),
+    );
+    root
+}
+
+/// A package project `name` in `dir` with one macro `name.hello()` returning `says`.
+fn package(dir: &Path, name: &str, says: &str, packages: Option<&str>) {
+    write(
+        &dir.join("dbt_project.yml"),
+        &format!("name: {name}\nversion: '1.0'\n"),
+    );
+    write(
+        &dir.join("macros/hello.sql"),
+        &format!("{{% macro hello() %}}{says}{{% endmacro %}}\n"),
+    );
+    if let Some(p) = packages {
+        write(&dir.join("packages.yml"), p);
+    }
+}
+
+fn mfb(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mfb"));
+    cmd.args(args)
+        .current_dir(root)
+        .env("DBT_PROFILES_DIR", root)
+        .env("MFB_HUB_URL", NO_HUB)
+        .env_remove("DBT_PACKAGE_HUB_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "mfb failed:\n{}", text(&o));
+    text(&o)
+}
+
+/// Compiles the project and returns the compiled model.
+fn compiled(root: &Path) -> String {
+    ok(mfb(root, &["compile"], &[]));
+    std::fs::read_to_string(root.join("target/compiled/proj/models/m.sql")).unwrap()
+}
+
+fn lock(root: &Path) -> String {
+    std::fs::read_to_string(root.join("package-lock.yml")).unwrap()
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+#[test]
+fn local_packages_with_a_transitive_one_install_and_compile() {
+    let tmp = tempfile::tempdir().unwrap();
+    // pkg_a's own local path is relative to the root project, as dbt reads it.
+    package(
+        &tmp.path().join("pkgs/a_dir"),
+        "pkg_a",
+        "from a",
+        Some("packages:\n  - local: ../pkgs/b_dir\n"),
+    );
+    package(&tmp.path().join("pkgs/b_dir"), "pkg_b", "from b", None);
+    let root = project(
+        tmp.path(),
+        "packages:\n  - local: ../pkgs/a_dir\n",
+        "{{ pkg_a.hello() }} {{ pkg_b.hello() }}",
+    );
+    let out = ok(mfb(&root, &["deps"], &[]));
+    assert!(out.contains("Installing ../pkgs/a_dir"), "{out}");
+    assert!(
+        out.contains("Installed from <local @ ../pkgs/b_dir>"),
+        "{out}"
+    );
+    for name in ["pkg_a", "pkg_b"] {
+        let meta = std::fs::symlink_metadata(root.join("dbt_packages").join(name)).unwrap();
+        assert!(
+            meta.file_type().is_symlink(),
+            "{name} is linked like dbt does"
+        );
+    }
+    let lock = lock(&root);
+    assert!(
+        lock.starts_with("packages:\n  - local: ../pkgs/a_dir\n    name: pkg_a\n  - local: ../pkgs/b_dir\n    name: pkg_b\nsha1_hash: "),
+        "{lock}"
+    );
+    assert!(compiled(&root).contains("select 'from a from b' as v"));
+    ok(mfb(&root, &["parse"], &[]));
+}
+
+#[test]
+fn env_var_in_packages_yml_is_rendered() {
+    let tmp = tempfile::tempdir().unwrap();
+    package(&tmp.path().join("pkgs/a_dir"), "pkg_a", "from a", None);
+    let root = project(
+        tmp.path(),
+        "packages:\n  - local: \"{{ env_var('DEPS_PKG_DIR') }}\"\n",
+        "{{ pkg_a.hello() }}",
+    );
+    ok(mfb(&root, &["deps"], &[("DEPS_PKG_DIR", "../pkgs/a_dir")]));
+    assert!(lock(&root).starts_with("packages:\n  - local: ../pkgs/a_dir\n    name: pkg_a\n"));
+    assert!(compiled(&root).contains("select 'from a' as v"));
+}
+
+#[test]
+fn a_missing_local_package_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = project(tmp.path(), "packages:\n  - local: ../nowhere\n", "x");
+    let o = mfb(&root, &["deps"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("local package `../nowhere` has no dbt_project.yml"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// A bare repository holding `sub/` (project `git_pkg`): tag v1.0 says "v1", main says "v2".
+fn git_repo(dir: &Path) -> (String, String, String) {
+    let work = dir.join("gitwork");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q"]);
+    package(&work.join("sub"), "git_pkg", "v1", None);
+    write(&work.join("README.md"), "the package is in sub/\n");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "v1"]);
+    git(&work, &["tag", "v1.0"]);
+    let v1 = git(&work, &["rev-parse", "HEAD"]);
+    package(&work.join("sub"), "git_pkg", "v2", None);
+    git(&work, &["commit", "-qam", "v2"]);
+    let v2 = git(&work, &["rev-parse", "HEAD"]);
+    git(dir, &["clone", "-q", "--bare", "gitwork", "repo.git"]);
+    let url = format!("file://{}", dir.join("repo.git").display());
+    (url, v1, v2)
+}
+
+#[test]
+fn git_package_at_a_tag_in_a_subdirectory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, v1, _) = git_repo(tmp.path());
+    let root = project(
+        tmp.path(),
+        &format!("packages:\n  - git: \"{url}\"\n    revision: v1.0\n    subdirectory: sub\n"),
+        "{{ git_pkg.hello() }}",
+    );
+    let out = ok(mfb(&root, &["deps"], &[]));
+    assert!(
+        out.contains(&format!("Installed from revision {v1}")),
+        "{out}"
+    );
+    assert!(out.contains("and subdirectory sub"), "{out}");
+    let installed = root.join("dbt_packages/git_pkg");
+    assert!(installed.join("dbt_project.yml").is_file());
+    assert!(
+        !installed.join("README.md").exists(),
+        "only the subdirectory is installed"
+    );
+    let lock = lock(&root);
+    assert!(
+        lock.starts_with(&format!(
+            "packages:\n  - git: {url}\n    name: git_pkg\n    revision: {v1}\n    subdirectory: sub\nsha1_hash: "
+        )),
+        "{lock}"
+    );
+    assert!(compiled(&root).contains("select 'v1' as v"));
+}
+
+#[test]
+fn lock_file_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, v1, v2) = git_repo(tmp.path());
+    package(&tmp.path().join("other"), "other_pkg", "other", None);
+    let git_spec =
+        format!("packages:\n  - git: \"{url}\"\n    revision: main\n    subdirectory: sub\n");
+    let root = project(tmp.path(), &git_spec, "{{ git_pkg.hello() }}");
+    let repo_work = tmp.path().join("gitwork");
+
+    // First run resolves `main` to its commit and locks it.
+    let out = ok(mfb(&root, &["deps"], &[]));
+    assert!(out.contains("Updating lock file"), "{out}");
+    let first = lock(&root);
+    assert!(first.contains(&format!("revision: {v2}")), "{first}");
+
+    // main moves on; with the spec unchanged, deps installs what the lock says.
+    package(&repo_work.join("sub"), "git_pkg", "v3", None);
+    git(&repo_work, &["commit", "-qam", "v3"]);
+    git(&repo_work, &["push", "-q", "../repo.git", "main"]);
+    let out = ok(mfb(&root, &["deps"], &[]));
+    assert!(!out.contains("Updating lock file"), "{out}");
+    assert!(
+        out.contains(&format!("Installed from revision {v2}")),
+        "{out}"
+    );
+    assert_eq!(lock(&root), first);
+    assert!(compiled(&root).contains("select 'v2' as v"));
+
+    // --upgrade resolves again.
+    let out = ok(mfb(&root, &["deps", "--upgrade"], &[]));
+    assert!(out.contains("Updating lock file"), "{out}");
+    assert!(!lock(&root).contains(&v2));
+    assert!(compiled(&root).contains("select 'v3' as v"));
+
+    // A changed spec resolves again, and a package no longer listed is removed.
+    write(
+        &root.join("packages.yml"),
+        &format!(
+            "packages:\n  - local: ../other\n  - git: \"{url}\"\n    revision: {v1}\n    subdirectory: sub\n"
+        ),
+    );
+    let out = ok(mfb(&root, &["deps"], &[]));
+    assert!(out.contains("Updating lock file"), "{out}");
+    let changed = lock(&root);
+    assert!(
+        changed.contains("name: other_pkg") && changed.contains(&format!("revision: {v1}")),
+        "{changed}"
+    );
+    assert_ne!(
+        changed.lines().last(),
+        first.lines().last(),
+        "the hash follows the spec"
+    );
+    assert!(compiled(&root).contains("select 'v1' as v"));
+
+    // --lock rewrites the lock and installs nothing.
+    write(
+        &root.join("packages.yml"),
+        "packages:\n  - local: ../other\n",
+    );
+    ok(mfb(&root, &["deps", "--lock"], &[]));
+    assert!(!lock(&root).contains("git_pkg"));
+    assert!(
+        root.join("dbt_packages/git_pkg").exists(),
+        "--lock does not touch dbt_packages/"
+    );
+    ok(mfb(&root, &["deps"], &[]));
+    assert!(
+        !root.join("dbt_packages/git_pkg").exists(),
+        "a package no longer listed is removed"
+    );
+}
+
+/// A package hub under `dir/hub` served as `file://`: `fixture/utils` in versions 0.9.0,
+/// 1.0.0, 1.1.0 and 2.0.0 (each a tarball whose macro says its version).
+fn hub(dir: &Path) -> String {
+    let hub = dir.join("hub");
+    let mut versions = serde_json::Map::new();
+    for v in ["0.9.0", "1.0.0", "1.1.0", "2.0.0"] {
+        let src = dir.join("tarballs").join(format!("utils-{v}"));
+        package(&src, "utils", &format!("utils {v}"), None);
+        let tarball = dir.join("tarballs").join(format!("utils-{v}.tar.gz"));
+        let o = Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(dir.join("tarballs"))
+            .arg(format!("utils-{v}"))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        versions.insert(
+            v.into(),
+            serde_json::json!({
+                "id": format!("fixture/utils/{v}"),
+                "name": "utils",
+                "version": v,
+                "packages": [],
+                "require_dbt_version": [">=1.0.0", "<3.0.0"],
+                "downloads": {"tarball": format!("file://{}", tarball.display()), "format": "tgz"}
+            }),
+        );
+    }
+    // fixture/helpers 1.0.0 needs utils below 1.1.0 (a transitive requirement).
+    let src = dir.join("tarballs/helpers-1.0.0");
+    package(&src, "helpers", "helpers 1.0.0", None);
+    let tarball = dir.join("tarballs/helpers-1.0.0.tar.gz");
+    let o = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir.join("tarballs"))
+        .arg("helpers-1.0.0")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    write(
+        &hub.join("api/v1/fixture/helpers.json"),
+        &serde_json::json!({"name": "helpers", "namespace": "fixture", "latest": "1.0.0", "versions": {"1.0.0": {
+            "name": "helpers",
+            "packages": [{"package": "fixture/utils", "version": [">=1.0.0", "<1.1.0"]}],
+            "downloads": {"tarball": format!("file://{}", tarball.display())}
+        }}})
+        .to_string(),
+    );
+    write(
+        &hub.join("api/v1/index.json"),
+        r#"["fixture/utils", "fixture/helpers"]"#,
+    );
+    write(
+        &hub.join("api/v1/fixture/utils.json"),
+        &serde_json::json!({"name": "utils", "namespace": "fixture", "latest": "2.0.0", "versions": versions}).to_string(),
+    );
+    format!("file://{}/", hub.display())
+}
+
+#[test]
+fn hub_package_resolves_the_highest_version_in_range() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: fixture/utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n",
+        "{{ utils.hello() }}",
+    );
+    let out = ok(mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]));
+    assert!(out.contains("Installed from version 1.1.0"), "{out}");
+    assert!(out.contains("Updated version available: 2.0.0"), "{out}");
+    let lock = lock(&root);
+    assert!(
+        lock.starts_with(
+            "packages:\n  - name: utils\n    package: fixture/utils\n    version: 1.1.0\n"
+        ),
+        "{lock}"
+    );
+    assert!(compiled(&root).contains("select 'utils 1.1.0' as v"));
+}
+
+#[test]
+fn a_transitive_hub_requirement_narrows_the_pick() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: fixture/utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n  - package: fixture/helpers\n    version: 1.0.0\n",
+        "{{ utils.hello() }} {{ helpers.hello() }}",
+    );
+    ok(mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]));
+    let lock = lock(&root);
+    assert!(
+        lock.starts_with("packages:\n  - name: utils\n    package: fixture/utils\n    version: 1.0.0\n  - name: helpers\n    package: fixture/helpers\n    version: 1.0.0\n"),
+        "{lock}"
+    );
+    assert!(compiled(&root).contains("select 'utils 1.0.0 helpers 1.0.0' as v"));
+}
+
+#[test]
+fn one_git_repository_at_two_revisions_is_a_conflict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, v1, _) = git_repo(tmp.path());
+    package(
+        &tmp.path().join("a"),
+        "pkg_a",
+        "a",
+        Some(&format!(
+            "packages:\n  - git: \"{url}\"\n    revision: main\n    subdirectory: sub\n"
+        )),
+    );
+    let root = project(
+        tmp.path(),
+        &format!(
+            "packages:\n  - git: \"{url}\"\n    revision: {v1}\n    subdirectory: sub\n  - local: ../a\n"
+        ),
+        "x",
+    );
+    let o = mfb(&root, &["deps"], &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("is asked for at different revisions"), "{t}");
+    assert!(
+        t.contains(&format!(
+            "the root project (packages.yml) asks for revision `{v1}`"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.contains("package `pkg_a` (../a/packages.yml) asks for revision `main`"),
+        "{t}"
+    );
+}
+
+#[test]
+fn conflicting_hub_requirements_name_who_asked_for_what() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    package(
+        &tmp.path().join("old"),
+        "old_pkg",
+        "old",
+        Some("packages:\n  - package: fixture/utils\n    version: 0.9.0\n"),
+    );
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: fixture/utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n  - local: ../old\n",
+        "x",
+    );
+    let o = mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains(
+            "error[deps-version-conflict]: no version of `fixture/utils` meets every requirement"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains("the root project (packages.yml) asks for >=1.0.0, <2.0.0"),
+        "{t}"
+    );
+    assert!(
+        t.contains("package `old_pkg` (../old/packages.yml) asks for 0.9.0"),
+        "{t}"
+    );
+    assert!(!root.join("package-lock.yml").exists());
+}
+
+#[test]
+fn unreachable_hub_names_the_packages_and_keeps_what_is_installed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    package(&tmp.path().join("other"), "other_pkg", "other", None);
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: fixture/utils\n    version: 1.0.0\n  - local: ../other\n",
+        "{{ utils.hello() }}",
+    );
+    ok(mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]));
+    let locked = lock(&root);
+
+    // Offline, from the lock (spec unchanged) and when resolving afresh: both fail the same way.
+    for args in [&["deps"][..], &["deps", "--upgrade"][..]] {
+        let o = mfb(&root, args, &[("MFB_HUB_URL", NO_HUB)]);
+        let t = text(&o);
+        assert_ne!(o.status.code(), Some(0), "{t}");
+        assert!(
+            t.contains("error[deps-fetch-failed]: could not fetch package `fixture/utils`"),
+            "{t}"
+        );
+        assert!(t.contains("are kept as they were"), "{t}");
+        assert!(!t.contains("could not fetch package `../other`"), "{t}");
+        assert_eq!(lock(&root), locked, "the lock is left alone");
+        assert!(root.join("dbt_packages/utils/dbt_project.yml").is_file());
+        assert!(root.join("dbt_packages/other_pkg").exists());
+        assert!(compiled(&root).contains("select 'utils 1.0.0' as v"));
+    }
+}
+
+#[test]
+fn a_hub_package_the_index_does_not_list_is_named_with_a_suggestion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: fixture/utilz\n    version: 1.0.0\n",
+        "x",
+    );
+    let o = mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains("error[deps-hub-unknown-package]: the root project (packages.yml) asks for `fixture/utilz`"), "{t}");
+    assert!(t.contains("did you mean `fixture/utils`?"), "{t}");
+}
+
+#[test]
+fn no_packages_file_is_not_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = project(tmp.path(), "", "x");
+    std::fs::remove_file(root.join("packages.yml")).unwrap();
+    let out = ok(mfb(&root, &["deps"], &[]));
+    assert!(out.contains("No packages were found"), "{out}");
+}
