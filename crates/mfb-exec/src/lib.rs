@@ -20,6 +20,7 @@ pub mod parse;
 pub mod results;
 pub mod retry;
 pub mod rls;
+pub mod rls_static;
 pub mod run;
 pub mod schedule;
 pub mod seed;

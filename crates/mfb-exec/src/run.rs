@@ -58,6 +58,8 @@ pub fn run_plan_with(
     let schemas: Vec<&str> = schemas.into_iter().collect();
     // Bad `rls:` configs stop the run before anything touches the database.
     let protected = crate::rls::validate(parsed, &nodes)?;
+    // A protected model whose SQL certainly lacks its tenant column stops here too.
+    crate::rls_static::check(parsed, &nodes)?;
     let session = Session::open(parsed, &schemas)?;
     let start_hooks = session.run_project_hooks("-on-run-start-", &[], progress);
     if start_hooks.iter().any(|r| r.status == Status::Error) {
