@@ -154,6 +154,32 @@ pub enum DocsCommand {
     },
 }
 
+/// `--tenant ID` / `--all-tenants`: run the command once per tenant of tenants.yml, in the
+/// tenant's schema with `var('tenant')` and `var('current_tenant_id')` set.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TenantArgs {
+    /// Run for this tenant of tenants.yml, in its own schema (repeatable).
+    #[arg(long = "tenant", value_name = "ID", action = clap::ArgAction::Append)]
+    pub tenant: Vec<String>,
+    /// Run once for every tenant of tenants.yml, tenants in parallel up to --threads.
+    #[arg(long, conflicts_with = "tenant")]
+    pub all_tenants: bool,
+}
+
+impl TenantArgs {
+    /// The tenants asked for, or None for an ordinary (not per-tenant) run.
+    pub fn choice(&self) -> Option<mfb_exec::tenants_run::TenantChoice> {
+        use mfb_exec::tenants_run::TenantChoice;
+        if self.all_tenants {
+            Some(TenantChoice::All)
+        } else if self.tenant.is_empty() {
+            None
+        } else {
+            Some(TenantChoice::Ids(self.tenant.clone()))
+        }
+    }
+}
+
 /// `mfb source ...`.
 #[derive(Debug, Subcommand)]
 pub enum SourceCommand {
@@ -250,6 +276,8 @@ pub enum Command {
     Run {
         #[command(flatten)]
         select: SelectArgs,
+        #[command(flatten)]
+        tenants: TenantArgs,
         /// Rebuild incremental models from scratch.
         #[arg(long)]
         full_refresh: bool,
@@ -261,6 +289,8 @@ pub enum Command {
     Test {
         #[command(flatten)]
         select: SelectArgs,
+        #[command(flatten)]
+        tenants: TenantArgs,
         /// Stop at the first failure.
         #[arg(long, short = 'x')]
         fail_fast: bool,
@@ -280,6 +310,8 @@ pub enum Command {
     Build {
         #[command(flatten)]
         select: SelectArgs,
+        #[command(flatten)]
+        tenants: TenantArgs,
         /// Rebuild incremental models and seeds from scratch.
         #[arg(long)]
         full_refresh: bool,
@@ -297,6 +329,8 @@ pub enum Command {
     RunOperation {
         /// The macro (`name` or `package.name`).
         macro_name: String,
+        #[command(flatten)]
+        tenants: TenantArgs,
         /// The macro's arguments as a YAML mapping.
         #[arg(long)]
         args: Option<String>,
@@ -336,6 +370,8 @@ pub enum Command {
     Seed {
         #[command(flatten)]
         select: SelectArgs,
+        #[command(flatten)]
+        tenants: TenantArgs,
         /// Drop and recreate seed tables instead of truncating them.
         #[arg(long)]
         full_refresh: bool,

@@ -13,6 +13,8 @@ pub struct Output {
     pub quiet: bool,
     pub color: bool,
     pub invocation_id: String,
+    /// Put before every progress and summary line (`[tenant 1] `, in per-tenant runs).
+    pub prefix: String,
 }
 
 impl Output {
@@ -27,6 +29,7 @@ impl Output {
             quiet: global.quiet,
             color,
             invocation_id: uuid::Uuid::new_v4().to_string(),
+            prefix: String::new(),
         }
     }
 
@@ -60,10 +63,11 @@ impl Output {
         if self.quiet {
             return;
         }
+        let prefix = &self.prefix;
         let line = if self.json {
-            self.event("info", name, msg, json!({}))
+            self.event("info", name, &format!("{prefix}{msg}"), json!({}))
         } else {
-            format!("{} {msg}", timestamp())
+            format!("{} {prefix}{msg}", timestamp())
         };
         let _ = writeln!(std::io::stdout().lock(), "{line}");
     }

@@ -80,6 +80,7 @@ pub fn resolve(
         which: which.to_owned(),
         invocation_id: None,
         log: None,
+        schema_override: None,
     })
 }
 

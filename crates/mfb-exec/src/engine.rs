@@ -33,6 +33,13 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// directory when it is below it), for pointing statement errors at compiled files.
 static COMPILED_DIR: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);
 
+thread_local! {
+    /// The same, for the worker threads of one session: per-tenant runs have several
+    /// sessions in one process, each with its own `target/`.
+    static WORKER_COMPILED_DIR: std::cell::RefCell<Option<PathBuf>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// True once Ctrl-C interrupted a run in this process (the CLI exits 130).
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
@@ -75,6 +82,8 @@ pub struct Session<'a> {
     cancel: Arc<AtomicBool>,
     pub run_dir: PathBuf,
     pub threads: usize,
+    /// `target/compiled` as shown to the user, for statement errors.
+    compiled_dir: PathBuf,
 }
 
 impl<'a> Session<'a> {
@@ -135,7 +144,7 @@ impl<'a> Session<'a> {
             .unwrap_or(compiled);
         *COMPILED_DIR
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(shown);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(shown.clone());
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let (cancel, pool) = (cancel.clone(), pool.clone());
@@ -148,6 +157,7 @@ impl<'a> Session<'a> {
             });
         }
         Ok(Session {
+            compiled_dir: shown,
             parsed,
             run: compile_context(parsed),
             index: Arc::new(RefIndex::build(&parsed.manifest)),
@@ -214,7 +224,10 @@ impl<'a> Session<'a> {
             policy,
             &self.cancel,
             progress,
-            |_| Worker::default(),
+            |_| {
+                WORKER_COMPILED_DIR.set(Some(self.compiled_dir.clone()));
+                Worker::default()
+            },
             |worker, node| self.run_node(worker, node),
         )
     }
@@ -437,10 +450,12 @@ pub fn statement_error(e: PgError, node: &Node, statement: &str) -> Diagnostic {
         _ => None,
     };
     let mut d = pg_error(e, node);
-    let dir = COMPILED_DIR
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
+    let dir = WORKER_COMPILED_DIR.with_borrow(Clone::clone).or_else(|| {
+        COMPILED_DIR
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    });
     if let Some(dir) = dir {
         let file = crate::compile::compiled_path(&dir, node);
         match at {

@@ -27,6 +27,7 @@ pub mod seed;
 pub mod settings;
 pub mod show;
 pub mod snapshot;
+pub mod tenants_run;
 pub mod test;
 pub mod tests_gen;
 pub mod unit_test;

@@ -284,6 +284,9 @@ pub fn load(settings: Settings) -> Result<Loaded, Diagnostics> {
     if let Some(threads) = settings.threads {
         target.threads = threads;
     }
+    if let Some(schema) = &settings.schema_override {
+        target.schema.clone_from(schema);
+    }
     let target_value = target_value(&target);
     let invocation_id = settings
         .invocation_id

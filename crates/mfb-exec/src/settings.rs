@@ -34,6 +34,9 @@ pub struct Settings {
     pub invocation_id: Option<String>,
     /// Where `log()`, `print()` and `exceptions.warn()` output goes (the CLI prints it).
     pub log: Option<std::sync::Arc<dyn mfb_jinja::LogSink>>,
+    /// Replaces the profile target's `schema` (a per-tenant build's `tenant_<id>`), so
+    /// `target.schema`, `generate_schema_name` and every relation follow it.
+    pub schema_override: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -43,6 +46,7 @@ impl std::fmt::Debug for Settings {
             .field("profiles_dir", &self.profiles_dir)
             .field("target", &self.target)
             .field("which", &self.which)
+            .field("schema_override", &self.schema_override)
             .finish_non_exhaustive()
     }
 }

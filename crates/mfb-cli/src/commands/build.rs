@@ -1,24 +1,47 @@
 //! `mfb build`: seeds, models, snapshots and tests in DAG order, each test right after
-//! the node it tests, skipping everything downstream of a failure.
+//! the node it tests, skipping everything downstream of a failure. With `--tenant` /
+//! `--all-tenants`, once per tenant (see [`super::per_tenant`]).
 
 use std::time::Instant;
 
-use mfb_exec::Settings;
+use mfb_exec::results::NodeResult;
+use mfb_exec::{Parsed, Settings};
 
 use crate::ExitStatus;
+use crate::args::TenantArgs;
 use crate::output::Output;
 
-pub(super) fn run(mut settings: Settings, flags: super::test::Flags, out: &Output) -> ExitStatus {
+pub(super) fn run(
+    settings: Settings,
+    flags: super::test::Flags,
+    tenants: &TenantArgs,
+    out: &Output,
+) -> ExitStatus {
+    if let Some(choice) = tenants.choice() {
+        return super::per_tenant::run_nodes(settings, &choice, "build", "nodes", out, |s, o| {
+            execute(s, &flags, o)
+        });
+    }
     let started = Instant::now();
-    settings.store_failures = flags.store_failures;
-    let mut parsed = match super::load_and_parse(settings, out) {
-        Ok(p) => p,
+    let (parsed, results) = match execute(settings, &flags, out) {
+        Ok(r) => r,
         Err(status) => return status,
     };
-    let mut selected = match super::select(&parsed, out) {
-        Ok(s) => s,
-        Err(d) => return super::fail(&d, out),
-    };
+    let status = super::finish_run(&parsed, &results, started, "build", "nodes", out);
+    // The process ends next: freeing a large project's manifest would only cost time.
+    std::mem::forget(parsed);
+    status
+}
+
+/// Loads, parses, selects and builds the nodes.
+fn execute(
+    mut settings: Settings,
+    flags: &super::test::Flags,
+    out: &Output,
+) -> Result<(Parsed, Vec<NodeResult>), ExitStatus> {
+    settings.store_failures = flags.store_failures;
+    let mut parsed = super::load_and_parse(settings, out)?;
+    let mut selected = super::select(&parsed, out).map_err(|d| super::fail(&d, out))?;
     if !flags.resource_types.is_empty() {
         let wanted = &flags.resource_types;
         selected.retain(|id| {
@@ -28,19 +51,14 @@ pub(super) fn run(mut settings: Settings, flags: super::test::Flags, out: &Outpu
             })
         });
     }
-    let results = match mfb_exec::run::build(
+    let results = mfb_exec::run::build(
         &mut parsed,
         &selected,
         mfb_exec::schedule::Policy {
             fail_fast: flags.fail_fast,
         },
         &super::progress::Lines(out),
-    ) {
-        Ok(r) => r,
-        Err(d) => return super::fail(&d, out),
-    };
-    let status = super::finish_run(&parsed, &results, started, "build", "nodes", out);
-    // The process ends next: freeing a large project's manifest would only cost time.
-    std::mem::forget(parsed);
-    status
+    )
+    .map_err(|d| super::fail(&d, out))?;
+    Ok((parsed, results))
 }

@@ -10,6 +10,7 @@ mod docs;
 mod freshness;
 mod ls;
 mod parse;
+mod per_tenant;
 mod progress;
 mod retry;
 mod run;
@@ -69,19 +70,22 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             select,
             full_refresh,
             fail_fast,
+            tenants,
         } => settings::resolve(g, Some(select), "run", *full_refresh)
-            .map(|s| run::run(with_log(s), *fail_fast, out)),
+            .map(|s| run::run(with_log(s), *fail_fast, tenants, out)),
         Command::Seed {
             select,
             full_refresh,
+            tenants,
             ..
         } => settings::resolve(g, Some(select), "seed", *full_refresh)
-            .map(|s| seed::run(with_log(s), false, out)),
+            .map(|s| seed::run(with_log(s), false, tenants, out)),
         Command::Test {
             select,
             fail_fast,
             store_failures,
             resource_type,
+            tenants,
         } => settings::resolve(g, Some(select), "test", false).map(|s| {
             test::run(
                 with_log(s),
@@ -90,6 +94,7 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
                     store_failures: *store_failures,
                     resource_types: resource_type.clone(),
                 },
+                tenants,
                 out,
             )
         }),
@@ -101,6 +106,7 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             fail_fast,
             store_failures,
             resource_type,
+            tenants,
         } => settings::resolve(g, Some(select), "build", *full_refresh).map(|s| {
             build::run(
                 with_log(s),
@@ -109,13 +115,16 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
                     store_failures: *store_failures,
                     resource_types: resource_type.clone(),
                 },
+                tenants,
                 out,
             )
         }),
-        Command::RunOperation { macro_name, args } => {
-            settings::resolve(g, None, "run-operation", false)
-                .map(|s| run_operation::run(with_log(s), macro_name, args.as_deref(), out))
-        }
+        Command::RunOperation {
+            macro_name,
+            args,
+            tenants,
+        } => settings::resolve(g, None, "run-operation", false)
+            .map(|s| run_operation::run(with_log(s), macro_name, args.as_deref(), tenants, out)),
         Command::Show {
             select,
             inline,

@@ -145,7 +145,13 @@ fn rerun_operation(settings: Settings, prev: &PreviousRun, out: &Output) -> Exit
         return ExitStatus::Success;
     }
     let args = prev.args.get("args").map(|a| a.to_string());
-    super::run_operation::run(settings, macro_name, args.as_deref(), out)
+    super::run_operation::run(
+        settings,
+        macro_name,
+        args.as_deref(),
+        &crate::args::TenantArgs::default(),
+        out,
+    )
 }
 
 /// Nothing to rerun: like dbt, an empty run_results.json that still names the command.

@@ -1,33 +1,51 @@
 //! `mfb run`: build the selected models, print dbt-style progress, write run_results.json.
+//! With `--tenant` / `--all-tenants`, once per tenant (see [`super::per_tenant`]).
 
 use std::time::Instant;
 
-use mfb_exec::Settings;
+use mfb_exec::results::NodeResult;
+use mfb_exec::{Parsed, Settings};
 
 use crate::ExitStatus;
+use crate::args::TenantArgs;
 use crate::output::Output;
 
-pub(super) fn run(settings: Settings, fail_fast: bool, out: &Output) -> ExitStatus {
+pub(super) fn run(
+    settings: Settings,
+    fail_fast: bool,
+    tenants: &TenantArgs,
+    out: &Output,
+) -> ExitStatus {
+    if let Some(choice) = tenants.choice() {
+        return super::per_tenant::run_nodes(settings, &choice, "run", "models", out, |s, o| {
+            execute(s, fail_fast, o)
+        });
+    }
     let started = Instant::now();
-    let mut parsed = match super::load_and_parse(settings, out) {
-        Ok(p) => p,
-        Err(status) => return status,
-    };
-    let selected = match super::select(&parsed, out) {
-        Ok(s) => s,
-        Err(d) => return super::fail(&d, out),
-    };
-    let results = match mfb_exec::run::run(
-        &mut parsed,
-        &selected,
-        mfb_exec::schedule::Policy { fail_fast },
-        &super::progress::Lines(out),
-    ) {
+    let (parsed, results) = match execute(settings, fail_fast, out) {
         Ok(r) => r,
-        Err(d) => return super::fail(&d, out),
+        Err(status) => return status,
     };
     let status = super::finish_run(&parsed, &results, started, "run", "models", out);
     // The process ends next: freeing a large project's manifest would only cost time.
     std::mem::forget(parsed);
     status
+}
+
+/// Loads, parses, selects and runs the models.
+fn execute(
+    settings: Settings,
+    fail_fast: bool,
+    out: &Output,
+) -> Result<(Parsed, Vec<NodeResult>), ExitStatus> {
+    let mut parsed = super::load_and_parse(settings, out)?;
+    let selected = super::select(&parsed, out).map_err(|d| super::fail(&d, out))?;
+    let results = mfb_exec::run::run(
+        &mut parsed,
+        &selected,
+        mfb_exec::schedule::Policy { fail_fast },
+        &super::progress::Lines(out),
+    )
+    .map_err(|d| super::fail(&d, out))?;
+    Ok((parsed, results))
 }

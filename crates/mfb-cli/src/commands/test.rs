@@ -3,14 +3,17 @@
 //! `failures`, and exit 1 when a test at error severity failed or any test errored.
 //!
 //! Unit tests (`--resource-type unit_test`, `test_type:unit`) are selected but not run
-//! yet: only data tests run.
+//! yet: only data tests run. With `--tenant` / `--all-tenants`, once per tenant (see
+//! [`super::per_tenant`]).
 
 use std::time::Instant;
 
-use mfb_exec::Settings;
+use mfb_exec::results::NodeResult;
+use mfb_exec::{Parsed, Settings};
 use mfb_graph::ResourceType;
 
 use crate::ExitStatus;
+use crate::args::TenantArgs;
 use crate::output::Output;
 
 /// The flags of `mfb test` (and the test part of `mfb build`).
@@ -46,17 +49,37 @@ impl Flags {
     }
 }
 
-pub(super) fn run(mut settings: Settings, flags: Flags, out: &Output) -> ExitStatus {
+pub(super) fn run(
+    settings: Settings,
+    flags: Flags,
+    tenants: &TenantArgs,
+    out: &Output,
+) -> ExitStatus {
+    if let Some(choice) = tenants.choice() {
+        return super::per_tenant::run_nodes(settings, &choice, "test", "tests", out, |s, o| {
+            execute(s, &flags, o)
+        });
+    }
     let started = Instant::now();
-    flags.apply_to(&mut settings);
-    let mut parsed = match super::load_and_parse(settings, out) {
-        Ok(p) => p,
+    let (parsed, results) = match execute(settings, &flags, out) {
+        Ok(r) => r,
         Err(status) => return status,
     };
-    let mut selected = match super::select(&parsed, out) {
-        Ok(s) => s,
-        Err(d) => return super::fail(&d, out),
-    };
+    let status = super::finish_run(&parsed, &results, started, "test", "tests", out);
+    // The process ends next: freeing a large project's manifest would only cost time.
+    std::mem::forget(parsed);
+    status
+}
+
+/// Loads, parses, selects and runs the tests.
+fn execute(
+    mut settings: Settings,
+    flags: &Flags,
+    out: &Output,
+) -> Result<(Parsed, Vec<NodeResult>), ExitStatus> {
+    flags.apply_to(&mut settings);
+    let mut parsed = super::load_and_parse(settings, out)?;
+    let mut selected = super::select(&parsed, out).map_err(|d| super::fail(&d, out))?;
     let runs_data_tests = flags.runs_data_tests();
     let runs_unit_tests = flags.runs_unit_tests();
     selected.retain(|id| {
@@ -70,19 +93,14 @@ pub(super) fn run(mut settings: Settings, flags: Flags, out: &Output) -> ExitSta
                 _ => false,
             })
     });
-    let results = match mfb_exec::test::test(
+    let results = mfb_exec::test::test(
         &mut parsed,
         &selected,
         mfb_exec::schedule::Policy {
             fail_fast: flags.fail_fast,
         },
         &super::progress::Lines(out),
-    ) {
-        Ok(r) => r,
-        Err(d) => return super::fail(&d, out),
-    };
-    let status = super::finish_run(&parsed, &results, started, "test", "tests", out);
-    // The process ends next: freeing a large project's manifest would only cost time.
-    std::mem::forget(parsed);
-    status
+    )
+    .map_err(|d| super::fail(&d, out))?;
+    Ok((parsed, results))
 }
