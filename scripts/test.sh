@@ -48,6 +48,12 @@ for component in rustfmt clippy; do
   fi
 done
 
+# the docs site's end-to-end tests drive headless Chromium (they fail without it)
+if [ -z "${packages// /}" ] || [[ " $packages " == *" mfb-cli "* ]]; then
+  say "headless Chromium and chromedriver (installed with apt-get if missing)"
+  bash scripts/install-chromium.sh || die "no Chromium/chromedriver and could not install them"
+fi
+
 # --- PostgreSQL ----------------------------------------------------------------------
 pg_dir=""
 cleanup() {

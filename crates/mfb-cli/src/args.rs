@@ -151,6 +151,18 @@ pub enum DocsCommand {
         /// Write an empty catalog without querying the database.
         #[arg(long)]
         empty_catalog: bool,
+        /// Also write the whole site as one self-contained file, target/static_index.html.
+        #[arg(long = "static")]
+        static_file: bool,
+    },
+    /// Serve the docs site in target/ (written by `mfb docs generate`) over HTTP.
+    Serve {
+        /// The port to listen on.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to listen on (0.0.0.0 for every interface).
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
     },
 }
 
@@ -351,7 +363,7 @@ pub enum Command {
     },
     /// Rerun the nodes that failed or were skipped in the last run (from target/run_results.json).
     Retry,
-    /// Documentation: `mfb docs generate` (target/catalog.json).
+    /// Documentation: `mfb docs generate` (the docs site in target/), `mfb docs serve`.
     Docs {
         #[command(subcommand)]
         command: DocsCommand,

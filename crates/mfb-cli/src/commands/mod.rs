@@ -144,9 +144,22 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
                     select,
                     no_compile,
                     empty_catalog,
+                    static_file,
                 },
-        } => settings::resolve(g, Some(select), "generate", false)
-            .map(|s| docs::generate(with_log(s), *no_compile, *empty_catalog, out)),
+        } => settings::resolve(g, Some(select), "generate", false).map(|s| {
+            docs::generate(
+                with_log(s),
+                docs::Flags {
+                    no_compile: *no_compile,
+                    empty_catalog: *empty_catalog,
+                    static_file: *static_file,
+                },
+                out,
+            )
+        }),
+        Command::Docs {
+            command: crate::args::DocsCommand::Serve { port, host },
+        } => settings::resolve(g, None, "serve", false).map(|s| docs::serve(s, host, *port, out)),
         Command::Source {
             command: crate::args::SourceCommand::Freshness { select, output },
         } => settings::resolve(g, Some(select), "freshness", false)
