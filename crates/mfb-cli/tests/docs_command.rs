@@ -62,6 +62,10 @@ fn catalog_has_dbts_shape_and_rls_facts() {
     assert_eq!(code, 0, "{text}");
     let (code, text) = mfb(p, &["docs", "generate"]);
     assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("column lineage: 2 of 2 models fully analysed (100%), 0 unparsed"),
+        "{text}"
+    );
     let catalog: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.join("target/catalog.json")).unwrap())
             .unwrap();

@@ -520,7 +520,12 @@ fn root_project_site_in_chromium() {
         "every test of it passed: {page}"
     );
     assert!(page["run"].as_str().unwrap().contains("success"), "{page}");
-    assert!(page["rls"].as_str().unwrap().contains("no RLS"), "{page}");
+    // The root project's marts are protected by `+rls` (role_map on white_label_id).
+    let rls = page["rls"].as_str().unwrap();
+    assert!(
+        rls.contains("RLS protected") && rls.contains("role_map") && rls.contains("white_label_id"),
+        "{page}"
+    );
     assert!(
         page["down"]
             .as_array()

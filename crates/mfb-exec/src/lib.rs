@@ -12,6 +12,7 @@ pub mod context;
 pub mod deps;
 pub mod engine;
 pub mod freshness;
+pub mod lineage;
 pub mod load;
 pub mod materialize;
 pub mod naming;

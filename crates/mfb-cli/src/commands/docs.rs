@@ -12,8 +12,8 @@ use std::time::Duration;
 use mfb_diagnostics::Diagnostic;
 use mfb_exec::Settings;
 
-use crate::ExitStatus;
 use crate::output::Output;
+use crate::{ExitStatus, report};
 
 /// `mfb docs generate` flags.
 pub(super) struct Flags {
@@ -75,12 +75,33 @@ pub(super) fn generate(settings: Settings, flags: Flags, out: &Output) -> ExitSt
         &format!("Catalog written to {}", path.display()),
     );
     let target = mfb_exec::compile::target_dir(&parsed);
+    // Column lineage from the compiled SQL (mfb-sql); SQL it cannot parse is a warning.
+    let report = mfb_exec::lineage::column_lineage(&parsed, Some(&catalog));
+    report::emit(&report.warnings, out);
+    out.info("LineageCoverage", &report.coverage.to_string());
     // The parsed project is large and no longer needed: skip its destructor.
     std::mem::forget(parsed);
-    let artifacts = match mfb_docs::Artifacts::read(&target) {
+    let mut artifacts = match mfb_docs::Artifacts::read(&target) {
         Ok(a) => a,
         Err(d) => return super::fail(&[d], out),
     };
+    for (node, columns) in report.lineage {
+        let entry = artifacts.lineage.0.entry(node).or_default();
+        for (column, sources) in columns {
+            entry
+                .entry(column)
+                .or_default()
+                .extend(
+                    sources
+                        .into_iter()
+                        .map(|(node, column, kind)| mfb_docs::ColumnSource {
+                            node,
+                            column,
+                            kind: kind.to_owned(),
+                        }),
+                );
+        }
+    }
     match mfb_docs::write_site(&artifacts, &target) {
         Ok(index) => out.info(
             "DocsWritten",
