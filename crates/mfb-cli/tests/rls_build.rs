@@ -83,7 +83,12 @@ fn marts_are_protected_in_the_build_transaction_and_proven_isolated() {
         results.contains("test.rl.rls_isolation_fct_screens"),
         "{results}"
     );
-    assert!(text.contains("PASS=4"), "{text}");
+    // The view over the protected table is proven too: tenants see only their rows through it.
+    assert!(
+        results.contains("test.rl.rls_isolation_screens_by_label"),
+        "{results}"
+    );
+    assert!(text.contains("PASS=5 WARN=0 ERROR=0"), "{text}");
 
     // Policy, force off, index and grants are on the table; the view is security_invoker.
     assert_eq!(
