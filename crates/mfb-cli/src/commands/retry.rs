@@ -30,6 +30,28 @@ pub(super) fn run(settings: Settings, out: &Output) -> ExitStatus {
         Ok(p) => p,
         Err(d) => return super::fail(&[d], out),
     };
+    // A per-tenant run's failures belong to tenant schemas: rerunning them in the profile's
+    // schema would build them in the wrong place.
+    let tenants = prev.list("tenants");
+    if !tenants.is_empty() {
+        let failed: IndexSet<String> = prev.retry.iter().cloned().collect();
+        return super::fail(
+            &[Diagnostic::error(
+                "retry-per-tenant",
+                format!(
+                    "the previous `{}` ran per tenant ({}); retry cannot rerun it in tenant schemas yet",
+                    prev.which,
+                    tenants.join(", ")
+                ),
+            )
+            .with_note(format!("{} nodes failed or were skipped", failed.len()))
+            .with_help(format!(
+                "run it again for the tenants that failed: `mfb {} --tenant ID ...` (target/run_results.json names each result's tenant)",
+                prev.which
+            ))],
+            out,
+        );
+    }
     let settings = with_previous_args(settings, &prev);
     match prev.which.as_str() {
         "run" | "seed" | "test" | "build" | "snapshot" => rerun_nodes(settings, &prev, started, out),
