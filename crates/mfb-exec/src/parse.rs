@@ -586,8 +586,11 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 fqn.extend(yml_dirs.iter().cloned());
                 fqn.push(src.name.clone());
                 fqn.push(table.name.clone());
+                // dbt: the source's and the table's tags as a sorted set.
                 let mut tags = src.tags.clone();
                 tags.extend(table.tags.iter().cloned());
+                tags.sort();
+                tags.dedup();
                 let mut source_quoting = project.quoting.clone();
                 source_quoting.extend(src.quoting.iter().map(|(k, v)| (k.clone(), v.clone())));
                 let id = UniqueId::new(format!("source.{}.{}.{}", pkg.name, src.name, table.name));

@@ -121,10 +121,16 @@ fn describe(m: &mfb_graph::Manifest, id: &UniqueId) -> Option<Entry> {
         if n.resource_type == ResourceType::Operation {
             return None;
         }
+        // dbt lists a seed's depends_on without `nodes` (a seed depends on nothing).
+        let depends_on = if n.resource_type == ResourceType::Seed {
+            json!({"macros": n.depends_on.macros})
+        } else {
+            json!({"macros": n.depends_on.macros, "nodes": n.depends_on.nodes})
+        };
         let json = json!({
             "name": n.name, "resource_type": n.resource_type.as_str(), "package_name": n.package_name,
             "original_file_path": n.original_file_path, "unique_id": n.unique_id.as_str(), "alias": n.alias,
-            "config": mfb_graph::manifest_json::node_config_json(n), "tags": n.tags, "depends_on": {"macros": n.depends_on.macros, "nodes": n.depends_on.nodes},
+            "config": mfb_graph::manifest_json::node_config_json(n), "tags": n.tags, "depends_on": depends_on,
         });
         // dbt lists a unit test as `unit_test:<package>.<name>`.
         let selector = if n.resource_type == ResourceType::UnitTest {
@@ -152,8 +158,11 @@ fn describe(m: &mfb_graph::Manifest, id: &UniqueId) -> Option<Entry> {
                     s.source_name, s.name
                 ))
             ),
-            json: json!({"name": s.name, "source_name": s.source_name, "resource_type": "source", "package_name": s.package_name,
-                "original_file_path": s.original_file_path, "unique_id": s.unique_id.as_str(), "config": s.config, "tags": s.tags}),
+            // dbt's keys, in dbt's order.
+            json: json!({"name": s.name, "resource_type": "source", "package_name": s.package_name,
+                "original_file_path": s.original_file_path, "unique_id": s.unique_id.as_str(),
+                "source_name": s.source_name, "tags": s.tags,
+                "config": mfb_graph::manifest_json::source_config_json(s)}),
         });
     }
     if let Some(e) = m.exposures.get(id) {
@@ -164,7 +173,8 @@ fn describe(m: &mfb_graph::Manifest, id: &UniqueId) -> Option<Entry> {
             selector: format!("exposure:{}.{}", e.package_name, e.name),
             json: json!({"name": e.name, "resource_type": "exposure", "package_name": e.package_name,
                 "original_file_path": e.original_file_path, "unique_id": e.unique_id.as_str(), "tags": e.tags,
-                "depends_on": {"nodes": e.depends_on.nodes}}),
+                "config": {"enabled": true, "tags": e.tags, "meta": e.meta},
+                "depends_on": {"macros": e.depends_on.macros, "nodes": e.depends_on.nodes}}),
         });
     }
     None
