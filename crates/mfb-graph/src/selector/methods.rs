@@ -37,7 +37,16 @@ pub(crate) fn matches(
             Item::Source(_) => false,
         },
         Method::Tag => tags(item).iter().any(|t| glob_match(t, v)),
-        Method::Path => path_matches(original_file_path(item), v),
+        // dbt also selects the nodes a properties file patches (`path:models/schema.yml`
+        // selects the models it describes, not only the tests it defines).
+        Method::Path => {
+            path_matches(original_file_path(item), v)
+                || matches!(item, Item::Node(n) if n
+                    .patch_path
+                    .as_deref()
+                    .and_then(|p| p.split_once("://").map(|(_, f)| f))
+                    .is_some_and(|f| path_matches(f, v)))
+        }
         Method::File => {
             let path = original_file_path(item);
             let name = path.rsplit('/').next().unwrap_or(path);
