@@ -1,34 +1,10 @@
 //! `mfb docs generate` against a real PostgreSQL: catalog.json in dbt's v1 shape, with the
 //! row-level-security facts as stats.
 
-use std::path::Path;
-use std::process::Command;
-
 use mfb_testkit::TestDb;
 
-fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
-        .args(args)
-        .arg("--project-dir")
-        .arg(dir)
-        .arg("--profiles-dir")
-        .arg(dir)
-        .output()
-        .expect("run mfb");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!text.contains("panicked"), "{text}");
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let p = dir.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+mod common;
+use common::{mfb, write};
 
 #[test]
 fn catalog_has_dbts_shape_and_rls_facts() {

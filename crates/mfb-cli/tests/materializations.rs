@@ -5,29 +5,13 @@
 //! the old table with its rows, grants and indexes.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mfb_testkit::{TestDb, unique_name};
 
-fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
-        .args(args)
-        .arg("--project-dir")
-        .arg(dir)
-        .arg("--profiles-dir")
-        .arg(dir)
-        .output()
-        .expect("run mfb");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!text.contains("panicked"), "{text}");
-    (out.status.code().unwrap_or(-1), text)
-}
+mod common;
+use common::{mfb, one, write};
 
 /// Runs mfb and asserts it succeeded.
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -41,16 +25,6 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     let (code, text) = mfb(dir, args);
     assert_eq!(code, 1, "mfb {args:?} should fail:\n{text}");
     text
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let p = dir.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
-
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query_text(sql)[0][0].clone().unwrap_or_default()
 }
 
 fn column(db: &TestDb, sql: &str) -> Vec<String> {

@@ -9,6 +9,9 @@ use std::process::Command;
 use mfb_testkit::TestDb;
 use serde_json::Value;
 
+mod common;
+use common::{one, write};
+
 /// Runs mfb; returns the exit code, stdout and stderr.
 fn mfb_split(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
@@ -30,16 +33,6 @@ fn mfb_split(dir: &Path, args: &[&str]) -> (i32, String, String) {
 fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
     let (code, stdout, stderr) = mfb_split(dir, args);
     (code, format!("{stdout}{stderr}"))
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let p = dir.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
-
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query_text(sql)[0][0].clone().unwrap_or_default()
 }
 
 fn read_json(path: &Path) -> Value {

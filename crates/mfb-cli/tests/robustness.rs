@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use mfb_testkit::TestDb;
 
+mod common;
+use common::{one, write};
+
 fn mfb_cmd(dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_mfb"));
     c.args(args)
@@ -27,12 +30,6 @@ fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
     );
     assert!(!text.contains("panicked"), "{text}");
     (out.status.code().unwrap_or(-1), text)
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let p = dir.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 /// A table `base` of `n` rows whose build sleeps `sleep` seconds, and a view on it.
@@ -55,10 +52,6 @@ fn project(p: &Path, db: &TestDb, profile: &str) {
         "select count(*) as n from {{ ref('base') }}",
     );
     db.write_profiles_yml(p, profile, "analytics").unwrap();
-}
-
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query_text(sql)[0][0].clone().unwrap_or_default()
 }
 
 /// Starts the slow rebuild and waits until PostgreSQL is running its statement. The caller

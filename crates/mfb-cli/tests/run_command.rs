@@ -2,38 +2,10 @@
 //! not selected, a failing model leaves the old table and skips what is downstream, and
 //! incremental models merge new rows.
 
-use std::path::Path;
-use std::process::Command;
-
 use mfb_testkit::TestDb;
 
-fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
-        .args(args)
-        .arg("--project-dir")
-        .arg(dir)
-        .arg("--profiles-dir")
-        .arg(dir)
-        .output()
-        .expect("run mfb");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!text.contains("panicked"), "{text}");
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let p = dir.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
-
-fn one(db: &TestDb, sql: &str) -> String {
-    db.query_text(sql)[0][0].clone().unwrap_or_default()
-}
+mod common;
+use common::{mfb, one, write};
 
 #[test]
 fn rebuilds_keep_dependents_and_failures_keep_old_tables() {

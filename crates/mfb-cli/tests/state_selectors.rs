@@ -2,33 +2,11 @@
 //! with `--state`.
 
 use std::path::Path;
-use std::process::Command;
 
 use mfb_testkit::TestDb;
 
-fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
-        .args(args)
-        .arg("--project-dir")
-        .arg(dir)
-        .arg("--profiles-dir")
-        .arg(dir)
-        .output()
-        .expect("run mfb");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!text.contains("panicked"), "{text}");
-    (out.status.code().unwrap_or(-1), text)
-}
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let p = dir.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+mod common;
+use common::{mfb, write};
 
 fn keep_state(p: &Path, name: &str) -> String {
     let state = p.join(name);

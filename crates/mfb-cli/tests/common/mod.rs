@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests: run the real `mfb` binary on a project
+//! directory, write project files, read one value from a test database.
+// Each test binary uses its own subset.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+use mfb_testkit::TestDb;
+
+/// Runs `mfb ARGS --project-dir DIR --profiles-dir DIR`: (exit code, stdout + stderr).
+pub fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
+        .args(args)
+        .arg("--project-dir")
+        .arg(dir)
+        .arg("--profiles-dir")
+        .arg(dir)
+        .output()
+        .expect("run mfb");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Writes `text` to `dir/path`, creating folders.
+pub fn write(dir: &Path, path: &str, text: &str) {
+    let p = dir.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// The first column of the first row of `sql` (as text).
+pub fn one(db: &TestDb, sql: &str) -> String {
+    db.query_text(sql)[0][0].clone().unwrap_or_default()
+}
