@@ -29,17 +29,6 @@ use crate::{Diagnostics, Parsed};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// `target/compiled` of the running command, as shown to the user (relative to the current
-/// directory when it is below it), for pointing statement errors at compiled files.
-static COMPILED_DIR: std::sync::RwLock<Option<PathBuf>> = std::sync::RwLock::new(None);
-
-thread_local! {
-    /// The same, for the worker threads of one session: per-tenant runs have several
-    /// sessions in one process, each with its own `target/`.
-    static WORKER_COMPILED_DIR: std::cell::RefCell<Option<PathBuf>> =
-        const { std::cell::RefCell::new(None) };
-}
-
 /// True once Ctrl-C interrupted a run in this process (the CLI exits 130).
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
@@ -82,8 +71,12 @@ pub struct Session<'a> {
     cancel: Arc<AtomicBool>,
     pub run_dir: PathBuf,
     pub threads: usize,
+    /// Whether any model of the project has an `rls:` config (most projects: none, and
+    /// then no view needs its upstream walked for protected models).
+    pub any_rls: bool,
     /// `target/compiled` as shown to the user, for statement errors.
-    compiled_dir: PathBuf,
+    /// `target/compiled`, as shown to the user (relative when below the current directory).
+    pub compiled_dir: PathBuf,
 }
 
 impl<'a> Session<'a> {
@@ -142,9 +135,6 @@ impl<'a> Session<'a> {
             .ok()
             .and_then(|cwd| compiled.strip_prefix(cwd).ok().map(PathBuf::from))
             .unwrap_or(compiled);
-        *COMPILED_DIR
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(shown.clone());
         let cancel = Arc::new(AtomicBool::new(false));
         {
             let (cancel, pool) = (cancel.clone(), pool.clone());
@@ -167,6 +157,11 @@ impl<'a> Session<'a> {
             cancel,
             run_dir: crate::compile::target_dir(parsed).join("run"),
             threads,
+            any_rls: parsed
+                .manifest
+                .nodes
+                .values()
+                .any(|n| n.config.get("rls").is_some_and(|v| !v.is_null())),
         })
     }
 
@@ -224,10 +219,7 @@ impl<'a> Session<'a> {
             policy,
             &self.cancel,
             progress,
-            |_| {
-                WORKER_COMPILED_DIR.set(Some(self.compiled_dir.clone()));
-                Worker::default()
-            },
+            |_| Worker::default(),
             |worker, node| self.run_node(worker, node),
         )
     }
@@ -426,11 +418,16 @@ fn is_transient(d: &Diagnostic) -> bool {
     })
 }
 
-/// A PostgreSQL error of `statement`, run for `node`: when PostgreSQL points at a
-/// character inside the node's compiled SQL, the diagnostic points at that line of the
-/// compiled file (`target/compiled/<package>/<path>`), with the line shown, as a user would
-/// open it to rerun it by hand.
-pub fn statement_error(e: PgError, node: &Node, statement: &str) -> Diagnostic {
+/// A PostgreSQL error of `statement`, run for `node` whose compiled SQL is in
+/// `compiled_file`: when PostgreSQL points at a character inside that SQL, the diagnostic
+/// points at that line of the file, with the line shown, as a user would open it to rerun
+/// it by hand.
+pub fn statement_error(
+    e: PgError,
+    node: &Node,
+    statement: &str,
+    compiled_file: &std::path::Path,
+) -> Diagnostic {
     let at = match (&e, node.compiled_code.as_deref()) {
         (PgError::Statement(s), Some(code)) if !code.is_empty() => s
             .position
@@ -450,26 +447,18 @@ pub fn statement_error(e: PgError, node: &Node, statement: &str) -> Diagnostic {
         _ => None,
     };
     let mut d = pg_error(e, node);
-    let dir = WORKER_COMPILED_DIR.with_borrow(Clone::clone).or_else(|| {
-        COMPILED_DIR
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    });
-    if let Some(dir) = dir {
-        let file = crate::compile::compiled_path(&dir, node);
-        match at {
-            Some((line, column, code)) if d.location.is_none() => {
-                d = d.at_in(mfb_diagnostics::Location::new(&file, line, column), code);
-                if d.help.as_deref().is_some_and(|h| h.contains("target/run/")) {
-                    d.help = Some(format!(
-                        "fix {} (the compiled SQL above is what ran; run it with psql to investigate)",
-                        node.original_file_path
-                    ));
-                }
+    let file = compiled_file;
+    match at {
+        Some((line, column, code)) if d.location.is_none() => {
+            d = d.at_in(mfb_diagnostics::Location::new(file, line, column), code);
+            if d.help.as_deref().is_some_and(|h| h.contains("target/run/")) {
+                d.help = Some(format!(
+                    "fix {} (the compiled SQL above is what ran; run it with psql to investigate)",
+                    node.original_file_path
+                ));
             }
-            _ => d = d.with_note(format!("compiled SQL: {}", file.display())),
         }
+        _ => d = d.with_note(format!("compiled SQL: {}", file.display())),
     }
     d
 }

@@ -59,6 +59,8 @@ impl Kind {
 /// A model with its configs resolved and its hooks rendered, before any transaction.
 struct Model<'n> {
     node: &'n Node,
+    /// Its compiled SQL's file, for errors that point into it.
+    compiled_file: std::path::PathBuf,
     /// Quoted schema.
     schema: String,
     /// Quoted, schema-qualified relation.
@@ -180,6 +182,7 @@ fn materialize(
     let schema = quote_ident(&node.schema);
     let model = Model {
         node,
+        compiled_file: crate::compile::compiled_path(&ctx.compiled_dir, node),
         target: format!("{schema}.{}", quote_ident(&node.alias)),
         schema,
         pre: pre_in,
@@ -191,6 +194,7 @@ fn materialize(
         contract: Contract::of(ctx, node)?,
         rls: crate::rls::config_of(node)?,
         invoker_view: materialized == "view"
+            && ctx.any_rls
             && crate::rls::reads_protected(&ctx.parsed.manifest, node),
     };
     let mut ran = Vec::new();
@@ -211,34 +215,6 @@ fn materialize(
         ran.push(h.clone());
     }
     Ok((built, ran.join(";\n\n")))
-}
-
-/// How often a swap that PostgreSQL chose as a deadlock victim is tried again. Its
-/// transaction rolled back entirely, so trying again is safe.
-const DEADLOCK_ATTEMPTS: usize = 3;
-
-/// Builds `kind` under a temporary name and swaps it in: see the module docs.
-fn swap(
-    ctx: &Session<'_>,
-    conn: &mut Connection,
-    m: &Model<'_>,
-    kind: Kind,
-    sql: &str,
-    ran: &mut Vec<String>,
-) -> Result<Built, Diagnostic> {
-    let start = ran.len();
-    let mut attempt = 1;
-    loop {
-        match swap_once(ctx, conn, m, kind, sql, ran) {
-            Err(e)
-                if attempt < DEADLOCK_ATTEMPTS && e.notes.iter().any(|n| n == "SQLSTATE 40P01") =>
-            {
-                ran.truncate(start);
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
 }
 
 /// The views depending (through any chain of views) on `$REL`, in name order, from the
@@ -268,8 +244,9 @@ join pg_catalog.pg_class c on c.oid = deps.oid
 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
 order by 1";
 
-/// One attempt of [`swap`].
-fn swap_once(
+/// Builds `kind` under a temporary name and swaps it in: see the module docs. A deadlock
+/// victim is retried by the engine (`engine::run_node`): its transaction rolled back whole.
+fn swap(
     ctx: &Session<'_>,
     conn: &mut Connection,
     m: &Model<'_>,
@@ -287,11 +264,11 @@ fn swap_once(
         // Leftovers of a killed run.
         for leftover in [&tmp_name, &backup_name] {
             if let Some(info) = txn.get_relation(&node.schema, leftover).await.map_err(|e| pg(e, node))? {
-                run_sql(&txn, format!("drop {} if exists {schema}.{} cascade", info.kind.ddl_keyword(), quote_ident(leftover)), node, ran).await?;
+                run_sql(&txn, format!("drop {} if exists {schema}.{} cascade", info.kind.ddl_keyword(), quote_ident(leftover)), m, ran).await?;
             }
         }
         for h in &m.pre {
-            run_sql(&txn, h.clone(), node, ran).await?;
+            run_sql(&txn, h.clone(), m, ran).await?;
         }
         if let Some(contract) = &m.contract {
             contract.check(&txn, node, sql).await?;
@@ -304,11 +281,11 @@ fn swap_once(
         };
         let mut response = None;
         for create in creates {
-            response = Some(run_sql(&txn, create, node, ran).await?);
+            response = Some(run_sql(&txn, create, m, ran).await?);
         }
         if kind != Kind::View {
             for index in &m.indexes {
-                run_sql(&txn, index.create_statement(&node.database, &node.schema, &tmp_name), node, ran).await?;
+                run_sql(&txn, index.create_statement(&node.database, &node.schema, &tmp_name), m, ran).await?;
             }
         }
         protect(ctx, &txn, m, kind, &tmp_name, ran).await?;
@@ -335,19 +312,19 @@ fn swap_once(
                 dependents.push((d, granted));
             }
             let rename = format!("alter {} {} rename to {}", old.kind.ddl_keyword(), m.target, quote_ident(&backup_name));
-            run_sql(&txn, rename, node, ran).await?;
+            run_sql(&txn, rename, m, ran).await?;
         }
         let rename = format!("alter {} {tmp} rename to {}", kind.keyword(), quote_ident(&node.alias));
-        run_sql(&txn, rename, node, ran).await?;
+        run_sql(&txn, rename, m, ran).await?;
         for h in &m.post {
-            run_sql(&txn, h.clone(), node, ran).await?;
+            run_sql(&txn, h.clone(), m, ran).await?;
         }
         finish(&txn, m, kind, false, ran).await?;
         if let Some(old) = &old {
-            run_sql(&txn, format!("drop {} {schema}.{} cascade", old.kind.ddl_keyword(), quote_ident(&backup_name)), node, ran).await?;
+            run_sql(&txn, format!("drop {} {schema}.{} cascade", old.kind.ddl_keyword(), quote_ident(&backup_name)), m, ran).await?;
             // Views on the old relation were dropped with it: recreate them on the new one.
             for (d, granted) in &dependents {
-                run_sql(&txn, d.create_statement(), node, ran).await.map_err(|e| {
+                run_sql(&txn, d.create_statement(), m, ran).await.map_err(|e| {
                     e.with_help(format!(
                         "view {} depends on {} and no longer fits its new definition; nothing was changed (rolled back). Change or rebuild that view too",
                         d.relation.schema_qualified(),
@@ -355,10 +332,10 @@ fn swap_once(
                     ))
                 })?;
                 if d.relation.kind == Some(RelationKind::MaterializedView) {
-                    run_sql(&txn, format!("refresh materialized view {}", d.relation.schema_qualified()), node, ran).await?;
+                    run_sql(&txn, format!("refresh materialized view {}", d.relation.schema_qualified()), m, ran).await?;
                 }
                 for statement in granted.statements(&d.relation.schema_qualified(), None) {
-                    run_sql(&txn, statement, node, ran).await?;
+                    run_sql(&txn, statement, m, ran).await?;
                 }
             }
         }
@@ -420,14 +397,14 @@ async fn protect(
             column_type.as_deref(),
         )?;
         for statement in statements {
-            run_sql(txn, statement, node, ran).await?;
+            run_sql(txn, statement, m, ran).await?;
         }
     } else if m.invoker_view && kind == Kind::View {
         let statement = format!(
             "alter view {} set (security_invoker = true)",
             relation.schema_qualified()
         );
-        run_sql(txn, statement, node, ran).await?;
+        run_sql(txn, statement, m, ran).await?;
     }
     Ok(())
 }
@@ -453,7 +430,7 @@ async fn finish(
         None
     };
     for statement in m.grants.statements(&m.target, current.as_ref()) {
-        run_sql(txn, statement, node, ran).await?;
+        run_sql(txn, statement, m, ran).await?;
     }
     if !m.docs.is_off() {
         let columns = txn
@@ -461,7 +438,7 @@ async fn finish(
             .await
             .map_err(|e| pg(e, node))?;
         for statement in m.docs.statements(node, kind.keyword(), &m.target, &columns) {
-            run_sql(txn, statement, node, ran).await?;
+            run_sql(txn, statement, m, ran).await?;
         }
     }
     Ok(())
@@ -471,13 +448,13 @@ async fn finish(
 async fn run_sql(
     txn: &mfb_postgres::Transaction<'_>,
     sql: String,
-    node: &Node,
+    m: &Model<'_>,
     ran: &mut Vec<String>,
 ) -> Result<mfb_postgres::ExecResponse, Diagnostic> {
     let response = txn
         .execute(&sql)
         .await
-        .map_err(|e| crate::engine::statement_error(e, node, &sql))?;
+        .map_err(|e| crate::engine::statement_error(e, m.node, &sql, &m.compiled_file))?;
     ran.push(sql);
     Ok(response)
 }
@@ -531,17 +508,17 @@ fn incremental(
     ctx.block_on(async {
         let txn = conn.begin().await.map_err(|e| pg(e, node))?;
         for h in &m.pre {
-            run_sql(&txn, h.clone(), node, ran).await?;
+            run_sql(&txn, h.clone(), m, ran).await?;
         }
         if let Some(contract) = &m.contract {
             contract.check(&txn, node, sql).await?;
         }
-        run_sql(&txn, format!("create temporary table {tmp} on commit drop as (\n{sql}\n)"), node, ran).await?;
+        run_sql(&txn, format!("create temporary table {tmp} on commit drop as (\n{sql}\n)"), m, ran).await?;
         let source = txn.columns_in_relation("pg_temp", &tmp_name).await.map_err(|e| pg(e, node))?;
         let existing = txn.columns_in_relation(&node.schema, &node.alias).await.map_err(|e| pg(e, node))?;
         let sync = schema_change::plan((node.unique_id.as_str(), &node.defined_at), on_schema_change, target, &source, &existing)?;
         for statement in sync.statements {
-            run_sql(&txn, statement, node, ran).await?;
+            run_sql(&txn, statement, m, ran).await?;
         }
         let columns: Vec<String> = sync.columns.iter().map(|c| quote_ident(c)).collect();
         let cols = columns.join(", ");
@@ -588,11 +565,11 @@ fn incremental(
         };
         let mut last = (String::from("INSERT 0 0"), 0i64);
         for statement in apply {
-            let r = run_sql(&txn, statement, node, ran).await?;
+            let r = run_sql(&txn, statement, m, ran).await?;
             last = (r.status, r.rows_affected as i64);
         }
         for h in &m.post {
-            run_sql(&txn, h.clone(), node, ran).await?;
+            run_sql(&txn, h.clone(), m, ran).await?;
         }
         protect(ctx, &txn, m, Kind::Table, &node.alias, ran).await?;
         finish(&txn, m, Kind::Table, true, ran).await?;

@@ -110,14 +110,14 @@ fn keep(
     ctx.block_on(async {
         let txn = conn.begin().await.map_err(|e| pg(e, node))?;
         for h in &m.pre {
-            run_sql(&txn, h.clone(), node, ran).await?;
+            run_sql(&txn, h.clone(), m, ran).await?;
         }
         let mut message = String::new();
         if let Some(s) = statement {
-            message = run_sql(&txn, s, node, ran).await?.status;
+            message = run_sql(&txn, s, m, ran).await?.status;
         }
         for h in &m.post {
-            run_sql(&txn, h.clone(), node, ran).await?;
+            run_sql(&txn, h.clone(), m, ran).await?;
         }
         finish(&txn, m, Kind::MaterializedView, true, ran).await?;
         txn.commit().await.map_err(|e| pg(e, node))?;
