@@ -74,7 +74,8 @@ pub fn run_plan_with(
     let mut results = start_hooks;
     results.extend(session.execute(&plan, policy, progress));
     // `mfb test` and `mfb build` prove the isolation of every protected table they cover.
-    if matches!(parsed.loaded.settings.which.as_str(), "test" | "build")
+    if session.any_rls
+        && matches!(parsed.loaded.settings.which.as_str(), "test" | "build")
         && !crate::engine::interrupted()
     {
         let models = crate::rls::checked_models(parsed, &plan.nodes);
