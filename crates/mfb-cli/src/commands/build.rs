@@ -39,7 +39,7 @@ fn execute(
     flags: &super::test::Flags,
     out: &Output,
 ) -> Result<(Parsed, Vec<NodeResult>), ExitStatus> {
-    settings.store_failures = flags.store_failures;
+    flags.apply_to(&mut settings);
     let mut parsed = super::load_and_parse(settings, out)?;
     let mut selected = super::select(&parsed, out).map_err(|d| super::fail(&d, out))?;
     if !flags.resource_types.is_empty() {
