@@ -662,7 +662,20 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .set("execute", JinjaValue::from(false))
             .set("this", this.into_value())
             .set("model", model_value(&p.node))
-            .set("is_incremental", JinjaValue::from_function(|| false))
+            .set("is_incremental", {
+                // dbt's `is_incremental` is a macro, listed in depends_on.macros when the
+                // node's own template calls it.
+                let rec = rec.clone();
+                JinjaValue::from_function(move || {
+                    if mfb_jinja::macros::macro_depth() == 0 {
+                        rec.macros
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert("macro.dbt.is_incremental".to_owned());
+                    }
+                    false
+                })
+            })
             .set("should_full_refresh", JinjaValue::from_function(|| false));
         runtime
             .render(run, &p.display_path, &p.template, scope)
@@ -898,6 +911,9 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         })
         .collect();
     errors.extend(test_errors);
+    for p in &mut tests {
+        p.node.depends_on.macros = generic_test_macros(runtime, &p.node);
+    }
     for p in tests {
         let enabled = p.node.config.get("enabled").and_then(Value::as_bool) != Some(false);
         let target = if enabled {
@@ -921,7 +937,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 original_file_path: def.path.clone(),
                 macro_sql: def.sql.clone(),
                 description: String::new(),
-                depends_on_macros: Vec::new(),
+                depends_on_macros: runtime.registry().static_depends_on(def),
                 arguments: Vec::new(),
                 meta: IndexMap::new(),
             },
@@ -1167,6 +1183,47 @@ fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// A generic test's `depends_on.macros` as dbt lists them: the test macro first, then
+/// `get_where_subquery` (which dbt's parse-time render of the test calls, except for the
+/// built-in `unique` and `not_null`, which it does not render), then any other macro the
+/// test's arguments call.
+fn generic_test_macros(runtime: &mfb_jinja::Runtime, node: &Node) -> Vec<String> {
+    let recorded = node.depends_on.macros.clone();
+    let Some(meta) = node.test_metadata.as_ref() else {
+        return recorded;
+    };
+    let registry = runtime.registry();
+    let id_of = |v: &JinjaValue| {
+        v.downcast_object_ref::<mfb_jinja::macros::MacroObject>()
+            .map(|m| m.def().unique_id())
+    };
+    let test_macro = format!("test_{}", meta.name);
+    let found = match &meta.namespace {
+        Some(ns) => registry.lookup_in(ns, &test_macro),
+        None => registry.lookup(&node.package_name, &test_macro),
+    };
+    let mut out: Vec<String> = found.and_then(id_of).into_iter().collect();
+    let fast_path = ["macro.dbt.test_unique", "macro.dbt.test_not_null"];
+    if out
+        .first()
+        .is_some_and(|id| fast_path.contains(&id.as_str()))
+    {
+        return out;
+    }
+    if let Some(id) = registry
+        .lookup(&node.package_name, "get_where_subquery")
+        .and_then(id_of)
+    {
+        out.push(id);
+    }
+    for id in recorded {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
 }
 
 /// The dependencies of a generic test, when they can be known without rendering it: the

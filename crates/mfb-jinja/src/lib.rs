@@ -17,6 +17,7 @@ pub mod preprocess;
 pub mod refs;
 pub mod relation;
 pub mod scope;
+pub mod static_calls;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -15,6 +15,7 @@ use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 
 use crate::preprocess::MANGLE_PREFIX;
+use crate::static_calls::StaticCall;
 
 /// Name of the built-in package.
 pub const INTERNAL_PACKAGE: &str = "dbt";
@@ -106,6 +107,31 @@ impl MacroRegistry {
             .collect()
     }
 
+    /// The macros `def` calls, found statically in its source and resolved from its
+    /// package, as dbt's `depends_on.macros` of a macro (dispatch calls resolve to the
+    /// implementation for postgres). Calls to what is not a macro are left out.
+    pub fn static_depends_on(&self, def: &MacroDef) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for call in crate::static_calls::extract(&def.sql) {
+            let found = match &call {
+                StaticCall::Plain(name) if *name == def.name => continue,
+                StaticCall::Plain(name) => self.lookup(&def.package, name).cloned(),
+                StaticCall::Qualified(pkg, name) => self.lookup(pkg, name).cloned(),
+                StaticCall::Dispatch { name, namespace } => {
+                    self.dispatch(&def.package, name, namespace.as_deref()).ok()
+                }
+            };
+            let Some(found) = found else { continue };
+            if let Some(m) = found.downcast_object_ref::<MacroObject>() {
+                let id = m.def.unique_id();
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+        }
+        out
+    }
+
     /// Resolves `adapter.dispatch(name, namespace)` like dbt: the search packages come from
     /// the project's `dispatch:` config, else `[root, namespace]` for a known package, and
     /// in each package `postgres__name` is tried before `default__name`.
@@ -169,6 +195,11 @@ pub const MAX_MACRO_DEPTH: usize = 200;
 thread_local! {
     /// One slot per macro call in progress on this thread; `return()` fills the top one.
     static RETURN_SLOTS: RefCell<Vec<Option<Value>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many macro calls are in progress on this thread: 0 while a node's own template runs.
+pub fn macro_depth() -> usize {
+    RETURN_SLOTS.with(|s| s.borrow().len())
 }
 
 /// Message of the sentinel error that carries a `return()` out of a macro.
@@ -407,7 +438,11 @@ impl Object for MacroObject {
                 "macro called outside of an mfb render",
             )
         })?;
-        if let Some(scope) = scope.downcast_object_ref::<crate::scope::Scope>() {
+        // dbt's `depends_on.macros` of a node lists the macros its own template calls
+        // (depth 0), not the ones those macros call in turn.
+        if macro_depth() == 0
+            && let Some(scope) = scope.downcast_object_ref::<crate::scope::Scope>()
+        {
             scope.record_macro(&self.def);
         }
         // A `{% call %}` body is a macro of the caller's template state and cannot run in
