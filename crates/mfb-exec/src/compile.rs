@@ -202,6 +202,17 @@ fn mentions_graph(parsed: &Parsed) -> bool {
 
 /// The run context for compiling: `graph` available, `execute` true.
 pub fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
+    compile_context_with(
+        parsed,
+        Arc::new(crate::warehouse::PgWarehouse::lazy(&parsed.loaded.target)),
+    )
+}
+
+/// [`compile_context`] with another warehouse.
+fn compile_context_with(
+    parsed: &Parsed,
+    warehouse: Arc<dyn mfb_jinja::Warehouse>,
+) -> Arc<mfb_jinja::RunContext> {
     let loaded = &parsed.loaded;
     let mut globals = crate::load::globals(
         &loaded.target_value,
@@ -221,9 +232,7 @@ pub fn compile_context(parsed: &Parsed) -> Arc<mfb_jinja::RunContext> {
         globals,
         vars: loaded.vars.clone(),
         graph,
-        warehouse: Some(Arc::new(crate::warehouse::PgWarehouse::lazy(
-            &loaded.target,
-        ))),
+        warehouse: Some(warehouse),
         sink: loaded.settings.log.clone(),
     })
 }
@@ -234,7 +243,31 @@ pub fn compile(
     parsed: &mut Parsed,
     selected: &IndexSet<UniqueId>,
 ) -> Result<CompileOutput, Diagnostics> {
-    let run = compile_context(parsed);
+    compile_with(parsed, selected, false)
+}
+
+/// [`compile`] before a run: nodes whose rendering reads the database (introspective
+/// macros such as `run_query`, `dbt_utils.get_column_values`, `star`) are not rendered
+/// now but left in `parsed.deferred`, to be compiled just before they run, when their
+/// upstream relations are built (as dbt compiles every node at that moment). So are the
+/// nodes that inline such an ephemeral model.
+pub fn compile_for_run(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+) -> Result<CompileOutput, Diagnostics> {
+    compile_with(parsed, selected, true)
+}
+
+fn compile_with(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+    defer: bool,
+) -> Result<CompileOutput, Diagnostics> {
+    let run = if defer {
+        compile_context_with(parsed, Arc::new(crate::warehouse::DeferringWarehouse))
+    } else {
+        compile_context(parsed)
+    };
     let index = Arc::new(RefIndex::build(&parsed.manifest));
     // Everything selected, plus the ephemeral models they need.
     let mut todo: IndexSet<UniqueId> = IndexSet::new();
@@ -287,10 +320,14 @@ pub fn compile(
     };
     let mut bodies: IndexMap<UniqueId, String> = IndexMap::new();
     let mut errors = Vec::new();
+    let mut deferred: std::collections::HashSet<UniqueId> = std::collections::HashSet::new();
     for (id, r) in results {
         match r {
             Ok(sql) => {
                 bodies.insert(id, sql);
+            }
+            Err(d) if defer && reads_database(&d) => {
+                deferred.insert(id);
             }
             Err(d) => errors.push(d),
         }
@@ -298,6 +335,34 @@ pub fn compile(
     if !errors.is_empty() {
         return Err(errors);
     }
+    // A node that inlines a deferred ephemeral model waits for it.
+    loop {
+        let more: Vec<UniqueId> = todo
+            .iter()
+            .filter(|id| !deferred.contains(*id))
+            .filter(|id| {
+                parsed.manifest.nodes[*id].depends_on.nodes.iter().any(|d| {
+                    let d = UniqueId::new(d.as_str());
+                    deferred.contains(&d) && parsed.manifest.nodes.get(&d).is_some_and(is_ephemeral)
+                })
+            })
+            .cloned()
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        for id in more {
+            bodies.shift_remove(&id);
+            deferred.insert(id);
+        }
+    }
+    todo.retain(|id| !deferred.contains(id));
+    for (id, body) in &bodies {
+        if is_ephemeral(&parsed.manifest.nodes[id]) {
+            parsed.ephemeral_bodies.insert(id.clone(), body.clone());
+        }
+    }
+    parsed.deferred.extend(deferred);
     let target = target_dir(parsed);
     let compiled_dir = target.join("compiled");
     let mut compiled = Vec::new();
@@ -367,6 +432,12 @@ pub fn compile(
         compiled,
         target_dir: target,
     })
+}
+
+/// True when the render failed because it read the database during a deferring compile.
+fn reads_database(d: &Diagnostic) -> bool {
+    let marker = crate::warehouse::NEEDS_DATABASE;
+    d.message.contains(marker) || d.notes.iter().any(|n| n.contains(marker))
 }
 
 /// `target/compiled/<package>/<original_file_path>` (for generic tests,

@@ -13,15 +13,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use indexmap::IndexSet;
+use indexmap::{IndexMap, IndexSet};
 use mfb_diagnostics::{Diagnostic, IntoDiagnostic};
-use mfb_graph::{Node, ResourceType};
+use mfb_graph::{Node, ResourceType, UniqueId};
 use mfb_jinja::JinjaValue;
 use mfb_jinja::collections::from_serde;
 use mfb_postgres::{Connection, PgError, Pool, PooledConnection, RelationKind};
 use serde_json::Value;
 
-use crate::compile::{compile_context, render_for_node};
+use crate::compile::{compile_context, inject_ctes, render_for_node};
 use crate::context::RefIndex;
 use crate::results::{NodeResult, Status, now};
 use crate::schedule::{Plan, Policy, Progress};
@@ -199,6 +199,55 @@ impl<'a> Session<'a> {
         render_for_node(self.parsed, &self.run, &self.index, node, template, true)
     }
 
+    /// `node` compiled now, with its upstream built: for the nodes the compile before the
+    /// run deferred because their SQL reads the database. Writes `target/compiled/` too.
+    pub fn compile_now(&self, node: &Node) -> Result<Node, Diagnostic> {
+        let source = self
+            .parsed
+            .invocations
+            .get(&node.unique_id)
+            .map_or(&*node.raw_code, String::as_str);
+        let body = render_for_node(self.parsed, &self.run, &self.index, node, source, false)?;
+        let sql = inject_ctes(&self.parsed.manifest, node, &body, &self.cte_bodies(node)?);
+        let target = crate::compile::target_dir(self.parsed).join("compiled");
+        let _ = crate::compile::write_file(&crate::compile::compiled_path(&target, node), &sql);
+        let mut compiled = node.clone();
+        compiled.compiled_code = Some(sql);
+        Ok(compiled)
+    }
+
+    /// The SQL of every ephemeral model `node` inlines, rendering the deferred ones now.
+    pub fn cte_bodies(&self, node: &Node) -> Result<IndexMap<UniqueId, String>, Diagnostic> {
+        let manifest = &self.parsed.manifest;
+        let mut bodies = IndexMap::new();
+        let mut stack: Vec<&str> = node.depends_on.nodes.iter().map(String::as_str).collect();
+        while let Some(id) = stack.pop() {
+            let id = UniqueId::new(id);
+            let Some(dep) = manifest.nodes.get(&id) else {
+                continue;
+            };
+            if bodies.contains_key(&id)
+                || dep.config.get("materialized").and_then(Value::as_str) != Some("ephemeral")
+            {
+                continue;
+            }
+            let body = match self.parsed.ephemeral_bodies.get(&id) {
+                Some(b) => b.clone(),
+                None => render_for_node(
+                    self.parsed,
+                    &self.run,
+                    &self.index,
+                    dep,
+                    &dep.raw_code,
+                    false,
+                )?,
+            };
+            bodies.insert(id, body);
+            stack.extend(dep.depends_on.nodes.iter().map(String::as_str));
+        }
+        Ok(bodies)
+    }
+
     /// The relation kind of `node`'s relation when the session opened.
     pub fn existing_kind(&self, node: &Node) -> Option<RelationKind> {
         self.existing
@@ -227,6 +276,26 @@ impl<'a> Session<'a> {
     fn run_node(&self, worker: &mut Worker, node: &Node) -> NodeResult {
         let started_at = now();
         let clock = Instant::now();
+        let compiled_now;
+        let node = if node.compiled_code.is_none() && self.parsed.deferred.contains(&node.unique_id)
+        {
+            match self.compile_now(node) {
+                Ok(n) => {
+                    compiled_now = n;
+                    &compiled_now
+                }
+                Err(d) => {
+                    let mut result = NodeResult::not_run(node, Status::Error, d.message.clone());
+                    result.diagnostic = Some(d);
+                    result.started_at = started_at;
+                    result.completed_at = now();
+                    result.execution_time = clock.elapsed().as_secs_f64();
+                    return result;
+                }
+            }
+        } else {
+            node
+        };
         // A deadlock or serialization failure rolled the node's transaction back whole, so
         // running it again is safe: two views rebuilt side by side can deadlock when a view
         // outside the run depends on both (each swap recreates it). PostgreSQL aborts one of

@@ -26,7 +26,7 @@ mod persist_docs;
 mod schema_change;
 
 use mfb_diagnostics::Diagnostic;
-use mfb_graph::{Node, UniqueId};
+use mfb_graph::Node;
 use mfb_postgres::{Connection, RelationKind, quote_ident, quote_literal};
 use serde_json::Value;
 
@@ -166,14 +166,7 @@ fn materialize(
         && !full_refresh;
     let sql = if is_incremental {
         let body = ctx.render(node, &node.raw_code)?;
-        let bodies: indexmap::IndexMap<UniqueId, String> = ctx
-            .parsed
-            .manifest
-            .nodes
-            .values()
-            .filter_map(|n| Some((n.unique_id.clone(), n.compiled_code.clone()?)))
-            .collect();
-        inject_ctes(&ctx.parsed.manifest, node, &body, &bodies)
+        inject_ctes(&ctx.parsed.manifest, node, &body, &ctx.cte_bodies(node)?)
     } else {
         node.compiled_code.clone().unwrap_or_default()
     };

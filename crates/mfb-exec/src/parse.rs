@@ -38,6 +38,11 @@ pub struct Parsed {
     /// Test invocation templates (generic tests), by unique id.
     pub invocations: HashMap<UniqueId, String>,
     pub warnings: Diagnostics,
+    /// Nodes whose compile read the database: compiled just before they run, once their
+    /// upstream is built (see `compile::compile_for_run`).
+    pub deferred: HashSet<UniqueId>,
+    /// Ephemeral models' rendered SQL (without CTEs of their own), for CTE injection.
+    pub ephemeral_bodies: HashMap<UniqueId, String>,
 }
 
 impl std::fmt::Debug for Parsed {
@@ -1006,11 +1011,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
 
     // 7. Resolve refs and sources into depends_on.
     let index = RefIndex::build(&manifest);
-    let disabled_names: HashSet<&str> = manifest
-        .disabled
-        .values()
-        .map(|n| n.name.as_str())
-        .collect();
+    let disabled_names: HashSet<String> =
+        manifest.disabled.values().map(|n| n.name.clone()).collect();
     let mut resolve_errors = Vec::new();
     let resolve = |from: &str,
                    package: &str,
@@ -1039,7 +1041,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                         d.source_line = Some(line);
                         d.span_len = (r.name.len() + 7) as u32;
                     }
-                    d = if disabled_names.contains(r.name.as_str()) {
+                    d = if disabled_names.contains(&r.name) {
                         d.with_help(format!(
                             "`{}` exists but is disabled (enabled: false)",
                             r.name
@@ -1091,8 +1093,13 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         let mut seen = HashSet::new();
         nodes.retain(|n| seen.insert(n.clone()));
     };
+    // A test whose ref() or source() names nothing is disabled with a warning, as dbt
+    // does (a model or other node with one is an error).
+    let mut orphan_tests = Vec::new();
+    let mut orphan_warnings = Vec::new();
     for node in manifest.nodes.values_mut() {
         let mut deps = Vec::new();
+        let mut errs = Vec::new();
         resolve(
             node.unique_id.as_str(),
             &node.package_name.clone(),
@@ -1100,9 +1107,38 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             &node.sources,
             &node.defined_at.clone(),
             &mut deps,
-            &mut resolve_errors,
+            &mut errs,
         );
         node.depends_on.nodes = deps;
+        if node.resource_type == ResourceType::Test && !errs.is_empty() {
+            orphan_tests.push(node.unique_id.clone());
+            for r in &node.refs {
+                if index
+                    .find(
+                        &node.package_name,
+                        r.package.as_deref(),
+                        &r.name,
+                        r.version.as_deref(),
+                    )
+                    .is_none()
+                {
+                    orphan_warnings.push(orphan_test_warning(node, "node", &r.name));
+                }
+            }
+            for [s, t] in &node.sources {
+                if index.source(s, t).is_none() {
+                    orphan_warnings.push(orphan_test_warning(node, "source", &format!("{s}.{t}")));
+                }
+            }
+        } else {
+            resolve_errors.extend(errs);
+        }
+    }
+    for id in orphan_tests {
+        if let Some(mut node) = manifest.nodes.shift_remove(&id) {
+            node.config.insert("enabled".into(), Value::Bool(false));
+            manifest.disabled.insert(id, node);
+        }
     }
     for e in manifest.exposures.values_mut() {
         let mut deps = Vec::new();
@@ -1125,6 +1161,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     }
     let dag = Dag::build(&manifest).map_err(|e| vec![e.into_diagnostic()])?;
     let mut warnings = warnings;
+    warnings.extend(orphan_warnings);
     warnings.extend(unused_config_paths(root, &manifest));
     Ok(Parsed {
         loaded,
@@ -1132,7 +1169,23 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         dag,
         invocations,
         warnings,
+        deferred: HashSet::new(),
+        ephemeral_bodies: HashMap::new(),
     })
+}
+
+/// dbt's warning for a test that depends on a missing node or source.
+fn orphan_test_warning(node: &Node, kind: &str, name: &str) -> Diagnostic {
+    let package = if kind == "node" { " in package ''" } else { "" };
+    Diagnostic::warning(
+        "test-target-not-found",
+        format!(
+            "Test '{}' ({}) depends on a {kind} named '{name}'{package} which was not found",
+            node.unique_id, node.original_file_path
+        ),
+    )
+    .at(node.defined_at.clone())
+    .with_help("the test is disabled; fix the name, or add the missing model, seed or source")
 }
 
 fn source_line(loaded: &Loaded, at: &Location) -> Option<String> {

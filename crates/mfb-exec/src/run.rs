@@ -40,7 +40,7 @@ pub fn run_plan_with(
     policy: Policy,
     progress: &dyn Progress,
 ) -> Result<Vec<NodeResult>, Diagnostics> {
-    crate::compile(parsed, selected)?;
+    crate::compile::compile_for_run(parsed, selected)?;
     let parsed: &Parsed = parsed;
     let nodes: Vec<&Node> = parsed
         .dag

@@ -231,3 +231,35 @@ pub fn check_connection(target: &ProfileTarget) -> Result<String, mfb_diagnostic
         Ok(version)
     })
 }
+
+/// What [`DeferringWarehouse`] answers; a render that fails with it read the database.
+pub const NEEDS_DATABASE: &str = "mfb-defer: this node reads the database while it compiles";
+
+/// The warehouse of the compile that precedes a run: a node whose SQL depends on what is
+/// in the database (`run_query`, `adapter.get_columns_in_relation`, ...) must see its
+/// upstream models built first, as dbt compiles each node just before running it. Every
+/// call fails with [`NEEDS_DATABASE`], and such nodes are compiled when they run.
+pub struct DeferringWarehouse;
+
+impl Warehouse for DeferringWarehouse {
+    fn execute(&self, _sql: &str, _fetch: bool) -> Result<(Response, Option<ResultTable>), String> {
+        Err(NEEDS_DATABASE.to_owned())
+    }
+
+    fn get_relation(
+        &self,
+        _database: &str,
+        _schema: &str,
+        _identifier: &str,
+    ) -> Result<Option<Relation>, String> {
+        Err(NEEDS_DATABASE.to_owned())
+    }
+
+    fn get_columns_in_relation(&self, _relation: &Relation) -> Result<Vec<ColumnDesc>, String> {
+        Err(NEEDS_DATABASE.to_owned())
+    }
+
+    fn check_schema_exists(&self, _database: &str, _schema: &str) -> Result<bool, String> {
+        Err(NEEDS_DATABASE.to_owned())
+    }
+}

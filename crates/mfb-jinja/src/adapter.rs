@@ -285,31 +285,144 @@ impl Object for ResponseObject {
 #[derive(Debug)]
 struct ColumnObject(ColumnDesc);
 
+impl ColumnObject {
+    /// dbt's `dtype`, `char_size`, `numeric_precision` and `numeric_scale`, from the
+    /// `data_type` PostgreSQL reports (`character varying(10)`, `numeric(12,2)`, `text`).
+    fn parts(&self) -> (&str, Option<i64>, Option<i64>, Option<i64>) {
+        let t = self.0.data_type.as_str();
+        let Some((base, rest)) = t.split_once('(') else {
+            return (t, None, None, None);
+        };
+        let args: Vec<i64> = rest
+            .trim_end_matches(')')
+            .split(',')
+            .filter_map(|a| a.trim().parse().ok())
+            .collect();
+        let base = base.trim_end();
+        let lower = base.to_ascii_lowercase();
+        if matches!(lower.as_str(), "numeric" | "decimal") {
+            (base, None, args.first().copied(), args.get(1).copied())
+        } else {
+            (base, args.first().copied(), None, None)
+        }
+    }
+
+    fn kind_is(&self, kinds: &[&str]) -> bool {
+        kinds.contains(&self.parts().0.to_ascii_lowercase().as_str())
+    }
+
+    fn is_string(&self) -> bool {
+        self.kind_is(&["text", "character varying", "character", "varchar"])
+    }
+
+    fn is_integer(&self) -> bool {
+        self.kind_is(&[
+            "smallint",
+            "integer",
+            "bigint",
+            "smallserial",
+            "serial",
+            "bigserial",
+            "int2",
+            "int4",
+            "int8",
+            "serial2",
+            "serial4",
+            "serial8",
+        ])
+    }
+
+    fn is_float(&self) -> bool {
+        self.kind_is(&[
+            "real",
+            "float4",
+            "float",
+            "double precision",
+            "float8",
+            "double",
+        ])
+    }
+
+    fn is_numeric(&self) -> bool {
+        self.kind_is(&["numeric", "decimal"])
+    }
+
+    /// dbt's `string_size()`: the declared length, 256 when there is none.
+    fn string_size(&self) -> Result<i64, Error> {
+        if !self.is_string() {
+            return Err(err(format!(
+                "Called string_size() on non-string field {} ({})",
+                self.0.name, self.0.data_type
+            )));
+        }
+        Ok(self.parts().1.unwrap_or(256))
+    }
+}
+
 impl Object for ColumnObject {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
     }
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let c = &self.0;
+        let (dtype, char_size, precision, scale) = self.parts();
+        let opt = |v: Option<i64>| v.map_or(Value::from(()), Value::from);
         Some(match key.as_str()? {
             "name" | "column" => Value::from(c.name.as_str()),
             "quoted" => Value::from(format!("\"{}\"", c.name.replace('"', "\"\""))),
-            "data_type" | "dtype" => Value::from(c.data_type.as_str()),
-            "is_string" => Value::from(c.data_type.contains("char") || c.data_type == "text"),
-            "is_number" | "is_numeric" => Value::from(
-                [
-                    "integer",
-                    "bigint",
-                    "smallint",
-                    "numeric",
-                    "real",
-                    "double precision",
-                ]
-                .iter()
-                .any(|t| c.data_type.starts_with(t)),
-            ),
+            "data_type" | "expanded_data_type" => Value::from(c.data_type.as_str()),
+            "dtype" => Value::from(dtype),
+            "char_size" => opt(char_size),
+            "numeric_precision" => opt(precision),
+            "numeric_scale" => opt(scale),
             _ => return None,
         })
+    }
+    // dbt's Column methods: `col.is_string()`, `col.string_size()`, ...
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "is_string" => Ok(Value::from(self.is_string())),
+            "is_integer" => Ok(Value::from(self.is_integer())),
+            "is_float" => Ok(Value::from(self.is_float())),
+            "is_numeric" => Ok(Value::from(self.is_numeric())),
+            "is_number" => Ok(Value::from(
+                self.is_integer() || self.is_float() || self.is_numeric(),
+            )),
+            "string_size" => self.string_size().map(Value::from),
+            "can_expand_to" => {
+                let (other,): (Value,) = minijinja::value::from_args(args)?;
+                let Some(other) = other.downcast_object_ref::<ColumnObject>() else {
+                    return Err(err("can_expand_to() takes a column"));
+                };
+                if !self.is_string() || !other.is_string() {
+                    return Ok(Value::from(false));
+                }
+                Ok(Value::from(other.string_size()? > self.string_size()?))
+            }
+            "literal" => {
+                let (value,): (Value,) = minijinja::value::from_args(args)?;
+                Ok(Value::from(format!("{value}::{}", self.0.data_type)))
+            }
+            "string_type" => {
+                let (size,): (i64,) = minijinja::value::from_args(args)?;
+                Ok(Value::from(format!("character varying({size})")))
+            }
+            "numeric_type" => {
+                let (dtype, precision, scale): (String, Value, Value) =
+                    minijinja::value::from_args(args)?;
+                Ok(Value::from(if precision.is_none() || scale.is_none() {
+                    dtype
+                } else {
+                    format!("{dtype}({precision},{scale})")
+                }))
+            }
+            _ => Err(crate::collections::no_method("Column", method)),
+        }
     }
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "<Column {} ({})>", self.0.name, self.0.data_type)

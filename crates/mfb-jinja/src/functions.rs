@@ -374,6 +374,13 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         "api",
         Value::from_pairs([("Relation", Value::from_object(crate::relation::RelationApi))]),
     );
+    // dbt's relations are Python Mappings: packages check `relation is mapping` (dbt_utils'
+    // `_is_relation`), so a Relation passes the test as well as a dict does.
+    env.add_test("mapping", |v: Value| {
+        v.kind() == minijinja::value::ValueKind::Map
+            || v.downcast_object_ref::<crate::relation::Relation>()
+                .is_some()
+    });
     env.add_filter("as_bool", as_bool);
     env.add_filter("as_number", as_number);
     env.add_filter("as_text", as_text);

@@ -152,6 +152,19 @@ impl Object for Relation {
     ) -> Result<Value, Error> {
         match method {
             "render" => Ok(Value::from(Relation::render(self))),
+            // A Mapping's `get`; `metadata` answers `{"type": "PostgresRelation"}` as dbt's
+            // relations do, which dbt_utils reads to tell a relation from other values.
+            "get" => {
+                let (key, default): (String, Option<Value>) = from_args(args)?;
+                if key == "metadata" {
+                    return Ok(crate::collections::from_serde(
+                        &serde_json::json!({"type": "PostgresRelation"}),
+                    ));
+                }
+                Ok(self
+                    .get_value(&Value::from(key))
+                    .unwrap_or_else(|| default.unwrap_or(Value::from(()))))
+            }
             "include" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
                 let include = Relation::policy_from_kwargs(self.include, &kwargs)?;
