@@ -102,62 +102,45 @@ pub fn read_lock(path: &Path) -> Result<Option<Lock>, Diagnostic> {
     }))
 }
 
-/// The text of `package-lock.yml` for `lock`.
+/// The text of `package-lock.yml` for `lock`, laid out as dbt writes it.
 pub fn render_lock(lock: &Lock) -> String {
-    let mut out = String::from("packages:\n");
-    for p in &lock.packages {
-        // Keys in sorted order, as dbt writes them.
-        let mut fields: Vec<(&str, &str)> = vec![("name", &p.name)];
-        match &p.source {
-            LockedSource::Local { path } => fields.push(("local", path)),
-            LockedSource::Git {
-                url,
-                revision,
-                subdirectory,
-            } => {
-                fields.push(("git", url));
-                fields.push(("revision", revision));
-                if let Some(s) = subdirectory {
-                    fields.push(("subdirectory", s));
+    let packages = lock
+        .packages
+        .iter()
+        .map(|p| {
+            let mut m = serde_json::Map::new();
+            m.insert("name".into(), p.name.clone().into());
+            let mut put = |k: &str, v: &Option<String>| {
+                if let Some(v) = v {
+                    m.insert(k.into(), v.clone().into());
                 }
+            };
+            match &p.source {
+                LockedSource::Local { path } => put("local", &Some(path.clone())),
+                LockedSource::Git {
+                    url,
+                    revision,
+                    subdirectory,
+                } => {
+                    put("git", &Some(url.clone()));
+                    put("revision", &Some(revision.clone()));
+                    put("subdirectory", subdirectory);
+                }
+                LockedSource::Hub { package, version } => {
+                    put("package", &Some(package.clone()));
+                    put("version", &Some(version.clone()));
+                }
+                LockedSource::Tarball { url } => put("tarball", &Some(url.clone())),
             }
-            LockedSource::Hub { package, version } => {
-                fields.push(("package", package));
-                fields.push(("version", version));
-            }
-            LockedSource::Tarball { url } => fields.push(("tarball", url)),
-        }
-        fields.sort_by_key(|(k, _)| *k);
-        for (i, (k, v)) in fields.iter().enumerate() {
-            let lead = if i == 0 { "  - " } else { "    " };
-            out.push_str(&format!("{lead}{k}: {}\n", yaml_scalar(v)));
-        }
-    }
-    if lock.packages.is_empty() {
-        out = String::from("packages: []\n");
-    }
+            Value::Object(m)
+        })
+        .collect();
+    let mut doc = serde_json::Map::new();
+    doc.insert("packages".into(), Value::Array(packages));
     if let Some(h) = &lock.sha1_hash {
-        out.push_str(&format!("sha1_hash: {h}\n"));
+        doc.insert("sha1_hash".into(), h.clone().into());
     }
-    out
-}
-
-/// A string as a plain YAML scalar when it reads back as the same string, else quoted.
-fn yaml_scalar(s: &str) -> String {
-    let plain_ok = !s.is_empty()
-        && !s.starts_with([
-            ' ', '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"',
-            '%', '@', '`',
-        ])
-        && !s.ends_with(' ')
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && matches!(serde_yaml::from_str::<Value>(s), Ok(Value::String(ref back)) if back == s);
-    if plain_ok {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', "''"))
-    }
+    super::yaml_out::dump(&Value::Object(doc))
 }
 
 #[cfg(test)]

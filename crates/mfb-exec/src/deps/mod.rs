@@ -16,6 +16,7 @@ pub mod lock;
 pub mod resolve;
 pub mod semver;
 pub mod spec;
+pub mod yaml_out;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
