@@ -1,8 +1,7 @@
 //! `mfb deps` end to end, with no network: local packages (one pulled in transitively), a
 //! git package from a bare repository the test creates with the system `git`, a package hub
 //! served from `file://` fixtures (`MFB_HUB_URL`), the lock file's round trip, a version
-//! conflict, and an unreachable hub. After each install, `mfb compile` must use the
-//! packages' macros.
+//! conflict, an unreachable hub and `private:` packages. After each install, `mfb compile` must use the packages' macros.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -54,7 +53,9 @@ fn mfb(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .current_dir(root)
         .env("DBT_PROFILES_DIR", root)
         .env("MFB_HUB_URL", NO_HUB)
-        .env_remove("DBT_PACKAGE_HUB_URL");
+        .env_remove("DBT_PACKAGE_HUB_URL")
+        .env_remove("MFB_PRIVATE_GIT_URL")
+        .env_remove("MFB_PRIVATE_GIT_URL_GITHUB");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -522,4 +523,53 @@ fn no_packages_file_is_not_an_error() {
     std::fs::remove_file(root.join("packages.yml")).unwrap();
     let out = ok(mfb(&root, &["deps"], &[]));
     assert!(out.contains("No packages were found"), "{out}");
+}
+
+// dbt-core 1.10.9 stops on a `private:` package with exactly this message (it resolves them
+// only inside dbt Cloud). The hash is the one dbt's own hashing gives for this file.
+#[test]
+fn private_package_is_dbts_error_unless_a_url_template_is_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, v1, _) = git_repo(&tmp.path().join("org"));
+    let spec = "packages:\n  - private: org/repo\n    provider: github\n    revision: v1.0\n    subdirectory: sub\n";
+    let root = project(tmp.path(), spec, "{{ git_pkg.hello() }}");
+    let o = mfb(&root, &["deps"], &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("error[deps-private-package]: Cannot resolve private package org/repo because git provider integration is missing. Please use a \"git\" package instead."),
+        "{t}"
+    );
+    assert!(t.contains("MFB_PRIVATE_GIT_URL_GITHUB"), "{t}");
+    assert!(!root.join("package-lock.yml").exists());
+
+    // The provider's own variable wins over the generic one.
+    let template = format!("file://{}/{{private}}.git", tmp.path().display());
+    let env = [
+        ("MFB_PRIVATE_GIT_URL_GITHUB", template.as_str()),
+        ("MFB_PRIVATE_GIT_URL", "file:///nowhere/{private}.git"),
+    ];
+    let out = ok(mfb(&root, &["deps"], &env));
+    assert!(out.contains("Installing org/repo/sub"), "{out}");
+    assert!(
+        out.contains(&format!("Installed from revision {v1}")),
+        "{out}"
+    );
+    assert!(out.contains("and subdirectory sub"), "{out}");
+    assert_eq!(
+        lock(&root),
+        format!(
+            "packages:\n  - name: git_pkg\n    private: org/repo\n    provider: github\n    revision: {v1}\n    subdirectory: sub\nsha1_hash: 187589f2ec9c7cebaf4b65e51b660142e48b1aa9\n"
+        ),
+        "the lock names the package, never the URL"
+    );
+    assert!(compiled(&root).contains("select 'v1' as v"));
+
+    // From the lock, the URL is needed again; without it nothing installed is touched.
+    let o = mfb(&root, &["deps"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("Cannot resolve private package org/repo"));
+    assert!(root.join("dbt_packages/git_pkg/dbt_project.yml").is_file());
+    let out = ok(mfb(&root, &["deps"], &env));
+    assert!(!out.contains("Updating lock file"), "{out}");
 }

@@ -26,6 +26,15 @@ pub enum LockedSource {
     Tarball {
         url: String,
     },
+    /// A `private: org/repo` package (see `resolve::private_git_url`): the URL is not
+    /// locked, only the commit, so the lock holds no credentials.
+    Private {
+        repo: String,
+        provider: Option<String>,
+        /// The resolved commit.
+        revision: String,
+        subdirectory: Option<String>,
+    },
 }
 
 /// One package of the lock file.
@@ -87,6 +96,14 @@ pub fn read_lock(path: &Path) -> Result<Option<Lock>, Diagnostic> {
             }
         } else if let Some(url) = text("tarball") {
             LockedSource::Tarball { url }
+        } else if let Some(repo) = text("private") {
+            LockedSource::Private {
+                repo,
+                provider: text("provider"),
+                revision: text("revision")
+                    .ok_or_else(|| bad(format!("entry {} (private) has no `revision`", i + 1)))?,
+                subdirectory: text("subdirectory"),
+            }
         } else {
             return Err(bad(format!("entry {} names no package source", i + 1)));
         };
@@ -131,6 +148,17 @@ pub fn render_lock(lock: &Lock) -> String {
                     put("version", &Some(version.clone()));
                 }
                 LockedSource::Tarball { url } => put("tarball", &Some(url.clone())),
+                LockedSource::Private {
+                    repo,
+                    provider,
+                    revision,
+                    subdirectory,
+                } => {
+                    put("private", &Some(repo.clone()));
+                    put("provider", provider);
+                    put("revision", &Some(revision.clone()));
+                    put("subdirectory", subdirectory);
+                }
             }
             Value::Object(m)
         })
@@ -180,6 +208,31 @@ mod tests {
             text,
             "packages:\n  - local: ../localpkg\n    name: my_local\n  - git: file:///tmp/depsx/gitrepo.git\n    name: git_pkg\n    revision: a64e081573ddca3e2681438113bf29973811d6f5\n    subdirectory: sub\n  - name: dbt_utils\n    package: dbt-labs/dbt_utils\n    version: '1.0'\n sha1_hash: 64ef8f032dc02203d51b90d4c7eeb0270a725962\n"
                 .replace("\n sha1", "\nsha1")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("package-lock.yml");
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(read_lock(&path).unwrap(), Some(lock));
+    }
+
+    #[test]
+    fn private_packages_lock_without_their_url() {
+        let lock = Lock {
+            packages: vec![LockedPackage {
+                name: "secret_pkg".into(),
+                source: LockedSource::Private {
+                    repo: "org/repo".into(),
+                    provider: None,
+                    revision: "a64e081573ddca3e2681438113bf29973811d6f5".into(),
+                    subdirectory: None,
+                },
+            }],
+            sha1_hash: None,
+        };
+        let text = render_lock(&lock);
+        assert_eq!(
+            text,
+            "packages:\n  - name: secret_pkg\n    private: org/repo\n    revision: a64e081573ddca3e2681438113bf29973811d6f5\n"
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("package-lock.yml");

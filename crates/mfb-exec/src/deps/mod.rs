@@ -9,6 +9,9 @@
 //! package that failed. Each package lands in a directory named after its own `name:`
 //! (the loader in `load.rs` reads them from there); local packages are symlinked, like dbt.
 //! Progress lines go to a callback; the CLI prints them.
+//!
+//! A `private:` package is dbt's error unless `MFB_PRIVATE_GIT_URL` gives its URL
+//! (`resolve::private_git_url`).
 
 pub mod fetch;
 pub mod hub;
@@ -265,6 +268,28 @@ fn stage(resolver: &mut Resolver<'_>, packages: &[Resolved]) -> Result<Vec<PathB
                     None => dest,
                 })
             }
+            (
+                LockedSource::Private {
+                    repo,
+                    provider,
+                    revision,
+                    subdirectory,
+                },
+                None,
+            ) => {
+                let url = match resolve::private_git_url(repo, provider.as_deref()) {
+                    Ok(url) => url,
+                    Err(d) => {
+                        problems.push(d);
+                        continue;
+                    }
+                };
+                let dest = resolver.scratch_dir("git");
+                fetch::git_checkout(&url, Some(revision), &dest).map(|_| match subdirectory {
+                    Some(s) => dest.join(s),
+                    None => dest,
+                })
+            }
             (LockedSource::Tarball { url }, None) => {
                 let dest = resolver.scratch_dir("tarball");
                 let archive = dest.with_extension("tar.gz");
@@ -314,6 +339,13 @@ fn source_text(s: &LockedSource) -> String {
         },
         LockedSource::Hub { package, .. } => package.clone(),
         LockedSource::Tarball { url } => url.clone(),
+        // Never the URL: it may hold a token.
+        LockedSource::Private {
+            repo, subdirectory, ..
+        } => match subdirectory {
+            Some(sub) => format!("{repo}/{sub}"),
+            None => repo.clone(),
+        },
     }
 }
 
@@ -392,6 +424,11 @@ fn put_in_place(
                 let _ = std::fs::remove_dir_all(dest.join(".git"));
                 match source {
                     LockedSource::Git {
+                        revision,
+                        subdirectory,
+                        ..
+                    }
+                    | LockedSource::Private {
                         revision,
                         subdirectory,
                         ..
