@@ -1,7 +1,7 @@
 //! `mfb deps` end to end, with no network: local packages (one pulled in transitively), a
 //! git package from a bare repository the test creates with the system `git`, a package hub
 //! served from `file://` fixtures (`MFB_HUB_URL`), the lock file's round trip, a version
-//! conflict, an unreachable hub and `private:` packages. After each install, `mfb compile` must use the packages' macros.
+//! conflict, an unreachable hub, `private:` packages and a renamed hub package. After each install, `mfb compile` must use the packages' macros.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -348,9 +348,18 @@ fn hub(dir: &Path) -> String {
         }}})
         .to_string(),
     );
+    // oldorg/utils was renamed fixture/utils: its document says so (`redirectnamespace`)
+    // and still lists its own versions (only 1.0.0 here).
+    let old = versions["1.0.0"].clone();
+    write(
+        &hub.join("api/v1/oldorg/utils.json"),
+        &serde_json::json!({"name": "utils", "namespace": "oldorg", "redirectnamespace": "fixture",
+            "latest": "1.0.0", "versions": {"1.0.0": old}})
+        .to_string(),
+    );
     write(
         &hub.join("api/v1/index.json"),
-        r#"["fixture/utils", "fixture/helpers"]"#,
+        r#"["fixture/utils", "fixture/helpers", "oldorg/utils"]"#,
     );
     write(
         &hub.join("api/v1/fixture/utils.json"),
@@ -572,4 +581,34 @@ fn private_package_is_dbts_error_unless_a_url_template_is_set() {
     assert!(root.join("dbt_packages/git_pkg/dbt_project.yml").is_file());
     let out = ok(mfb(&root, &["deps"], &env));
     assert!(!out.contains("Updating lock file"), "{out}");
+}
+
+// Checked by hand against dbt-core 1.10.9 with the same hub documents (served over http):
+// the same warning text, on every run; the old name's versions are installed and locked
+// (1.0.0, though fixture/utils has newer ones), with the same lock hash.
+#[test]
+fn a_renamed_hub_package_warns_and_installs_under_the_old_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: oldorg/utils\n    version: [\">=1.0.0\"]\n",
+        "{{ utils.hello() }}",
+    );
+    let warning = "warning[deps-package-redirect]: The `oldorg/utils` package is deprecated in favor of `fixture/utils`. Please update your `packages.yml` configuration to use `fixture/utils` instead.";
+    let o = mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]);
+    let t = ok(o);
+    assert_eq!(t.matches(warning).count(), 1, "{t}");
+    assert!(t.contains("Installing oldorg/utils"), "{t}");
+    assert!(t.contains("Installed from version 1.0.0"), "{t}");
+    assert!(t.contains("Up to date!"), "{t}");
+    assert_eq!(
+        lock(&root),
+        "packages:\n  - name: utils\n    package: oldorg/utils\n    version: 1.0.0\nsha1_hash: 1976a65c5f1de91898e84277a5879610fce42eaf\n"
+    );
+    assert!(compiled(&root).contains("select 'utils 1.0.0' as v"));
+    // Installing from the lock fetches the hub document again, and warns again.
+    let t = ok(mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]));
+    assert!(!t.contains("Updating lock file"), "{t}");
+    assert_eq!(t.matches(warning).count(), 1, "{t}");
 }

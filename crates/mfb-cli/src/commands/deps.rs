@@ -1,11 +1,13 @@
 //! `mfb deps`: install the packages of packages.yml / dependencies.yml (the work is in
-//! `mfb_exec::deps`; this file prints its progress and picks the exit code).
+//! `mfb_exec::deps`; this file prints its progress and warnings and picks the exit code).
 
+use mfb_diagnostics::Diagnostic;
 use mfb_exec::Settings;
 use mfb_exec::deps::{DepsOptions, deps};
 
 use crate::ExitStatus;
 use crate::output::Output;
+use crate::report;
 
 pub(super) fn run(settings: Settings, upgrade: bool, lock: bool, out: &Output) -> ExitStatus {
     let options = DepsOptions {
@@ -14,7 +16,10 @@ pub(super) fn run(settings: Settings, upgrade: bool, lock: bool, out: &Output) -
         upgrade,
         lock_only: lock,
     };
-    match deps(&options, &|event, message| out.info(event, message)) {
+    let warn = |d: Diagnostic| {
+        report::emit(std::slice::from_ref(&d), out);
+    };
+    match deps(&options, &|event, message| out.info(event, message), &warn) {
         Ok(_) => ExitStatus::Success,
         Err(diagnostics) => super::fail(&diagnostics, out),
     }

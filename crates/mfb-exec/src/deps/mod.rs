@@ -8,10 +8,11 @@
 //! fetched (no network), nothing under `dbt_packages/` changes and the error names each
 //! package that failed. Each package lands in a directory named after its own `name:`
 //! (the loader in `load.rs` reads them from there); local packages are symlinked, like dbt.
-//! Progress lines go to a callback; the CLI prints them.
+//! Progress lines and warnings go to callbacks; the CLI prints them.
 //!
 //! A `private:` package is dbt's error unless `MFB_PRIVATE_GIT_URL` gives its URL
-//! (`resolve::private_git_url`).
+//! (`resolve::private_git_url`); a renamed hub package earns dbt's deprecation warning
+//! (`hub.rs`).
 
 pub mod fetch;
 pub mod hub;
@@ -56,10 +57,12 @@ pub struct DepsOutcome {
     pub lock_written: bool,
 }
 
-/// Runs `deps`. `progress(event, message)` receives dbt's progress lines.
+/// Runs `deps`. `progress(event, message)` receives dbt's progress lines, `warn` the
+/// warnings (renamed hub packages) as they come.
 pub fn deps(
     options: &DepsOptions,
     progress: &dyn Fn(&'static str, &str),
+    warn: &dyn Fn(Diagnostic),
 ) -> Result<DepsOutcome, Diagnostics> {
     // `--project-dir .` would otherwise show as `proj/./package-lock.yml`.
     let root = &options
@@ -113,12 +116,14 @@ pub fn deps(
                 .is_some_and(|l| l.sha1_hash.as_deref() == Some(hash.as_str()));
         let (packages, write_lock) = match existing.filter(|_| reuse_lock) {
             Some(lock) => (from_lock(&lock), false),
-            None => (
-                resolver
-                    .resolve(&specs, &shown)
-                    .map_err(|e| resolve_diagnostics(e, &install_path))?,
-                true,
-            ),
+            None => {
+                let resolved = resolver.resolve(&specs, &shown);
+                warn_redirects(resolver.hub, warn);
+                (
+                    resolved.map_err(|e| resolve_diagnostics(e, &install_path))?,
+                    true,
+                )
+            }
         };
         let write = |packages: &[Resolved]| -> Result<(), Diagnostics> {
             let text = lock::render_lock(&Lock {
@@ -149,8 +154,9 @@ pub fn deps(
                 lock_written: true,
             });
         }
-        let staged =
-            stage(&mut resolver, &packages).map_err(|e| resolve_diagnostics(e, &install_path))?;
+        let staged = stage(&mut resolver, &packages);
+        warn_redirects(resolver.hub, warn);
+        let staged = staged.map_err(|e| resolve_diagnostics(e, &install_path))?;
         if write_lock {
             write(&packages)?;
         }
@@ -162,6 +168,24 @@ pub fn deps(
     })();
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// dbt's deprecation warning for each renamed hub package met since the last call.
+fn warn_redirects(hub: &mut Hub, warn: &dyn Fn(Diagnostic)) {
+    for (old, new) in hub.take_redirects() {
+        warn(
+            Diagnostic::warning(
+                "deps-package-redirect",
+                format!(
+                    "The `{old}` package is deprecated in favor of `{new}`. Please update your `packages.yml` configuration to use `{new}` instead."
+                ),
+            )
+            .with_note("deprecated functionality (dbt's `package-redirect` deprecation)")
+            .with_note(format!(
+                "as dbt does, the versions the hub still publishes under `{old}` are installed and locked"
+            )),
+        );
+    }
 }
 
 /// `packages-install-path` of dbt_project.yml (default `dbt_packages`).
