@@ -96,6 +96,7 @@ pub fn deps(
     let existing = lock::read_lock(&lock_path).map_err(|d| vec![d])?;
 
     let scratch = install_dir.join(".mfb-deps-scratch");
+    let install_dir_existed = install_dir.exists();
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| {
         vec![
@@ -167,6 +168,10 @@ pub fn deps(
         })
     })();
     let _ = std::fs::remove_dir_all(&scratch);
+    if !install_dir_existed {
+        // Only the scratch directory made it (`--lock`, or a failure): dbt leaves none.
+        let _ = std::fs::remove_dir(&install_dir);
+    }
     result
 }
 
