@@ -10,10 +10,11 @@
 //! (the loader in `load.rs` reads them from there); local packages are symlinked, like dbt.
 //! Progress lines and warnings go to callbacks; the CLI prints them.
 //!
-//! A `private:` package is dbt's error unless `MFB_PRIVATE_GIT_URL` gives its URL
-//! (`resolve::private_git_url`); a renamed hub package earns dbt's deprecation warning
-//! (`hub.rs`).
+//! `--add-package` first rewrites the packages file (`add.rs`). A `private:` package is
+//! dbt's error unless `MFB_PRIVATE_GIT_URL` gives its URL (`resolve::private_git_url`); a
+//! renamed hub package earns dbt's deprecation warning (`hub.rs`).
 
+pub mod add;
 pub mod fetch;
 pub mod hub;
 pub mod lock;
@@ -46,6 +47,8 @@ pub struct DepsOptions {
     pub upgrade: bool,
     /// `--lock`: write package-lock.yml without installing.
     pub lock_only: bool,
+    /// `--add-package` (with `--source`): added to the packages file first.
+    pub add_package: Option<add::AddPackage>,
 }
 
 /// What `mfb deps` did.
@@ -72,6 +75,9 @@ pub fn deps(
     let install_path = install_path(root)?;
     let install_dir = root.join(&install_path);
     let render = renderer(root, &options.vars);
+    if let Some(add) = &options.add_package {
+        add::add_package(root, add, progress)?;
+    }
     let Some(file) = spec::packages_file(root).map_err(|d| vec![d])? else {
         progress(
             "DepsNoPackagesFound",
@@ -91,7 +97,11 @@ pub fn deps(
         );
         return Ok(DepsOutcome::default());
     }
-    let hash = spec::sha1_hash(&specs);
+    let hash = if options.add_package.is_some() {
+        spec::sha1_hash_as_added(&specs)
+    } else {
+        spec::sha1_hash(&specs)
+    };
     let lock_path = root.join("package-lock.yml");
     let existing = lock::read_lock(&lock_path).map_err(|d| vec![d])?;
 

@@ -325,6 +325,21 @@ pub fn sha1_hash(specs: &[SpecEntry]) -> String {
     })
 }
 
+/// The `sha1_hash` dbt writes right after `deps --add-package`: it rebuilds the list from
+/// the file as written, without the unrendered copy the hash otherwise holds, so the next
+/// plain `deps` finds the hash changed and resolves again. mfb writes the same hash.
+pub fn sha1_hash_as_added(specs: &[SpecEntry]) -> String {
+    let as_added: Vec<SpecEntry> = specs
+        .iter()
+        .map(|s| SpecEntry {
+            rendered: s.unrendered.clone(),
+            unrendered: Value::Object(serde_json::Map::new()),
+            ..s.clone()
+        })
+        .collect();
+    sha1_hash(&as_added)
+}
+
 fn hash_fields(s: &SpecEntry) -> Value {
     let r = &s.rendered;
     let field = |k: &str| r.get(k).cloned().unwrap_or(Value::Null);
@@ -488,6 +503,24 @@ mod tests {
         );
         let s = specs("packages:\n  - private: org/repo\n");
         assert_eq!(sha1_hash(&s), "a90b94ecc462239df60a1e40587b6a0773ecd3f8");
+    }
+
+    // What dbt-core 1.10.9 wrote into package-lock.yml right after `dbt deps --add-package`.
+    #[test]
+    fn hash_after_add_package_matches_dbt() {
+        let s = specs("packages:\n  - local: ../pkgs/a\n");
+        assert_eq!(
+            sha1_hash_as_added(&s),
+            "9124fabb62b517d185db0ec69dc351d162bf367c"
+        );
+        assert_eq!(sha1_hash(&s), "86c0fc602330867cb78e030aceca2a0c3e309855");
+        let s = specs(
+            "packages:\n  - local: ../pkgs/a\n  - git: file:///tmp/dbtx/repo.git\n    revision: v1.0\n",
+        );
+        assert_eq!(
+            sha1_hash_as_added(&s),
+            "57d1398b3504ae3ed7fb8ca1a0e82fc89f4635db"
+        );
     }
 
     #[test]
