@@ -224,6 +224,15 @@ pub enum TenantsCommand {
     },
 }
 
+/// `deps --source`: where `--add-package` takes the package from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DepsSource {
+    #[default]
+    Hub,
+    Git,
+    Local,
+}
+
 /// `ls --output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LsOutput {
@@ -281,6 +290,16 @@ pub enum Command {
         /// Only write package-lock.yml; install nothing.
         #[arg(long)]
         lock: bool,
+        /// Add this package to packages.yml (or dependencies.yml) first, replacing an entry
+        /// for the same package: NAME@VERSION (hub), URL@REVISION (git) or PATH (local).
+        #[arg(long, value_name = "NAME@VERSION")]
+        add_package: Option<String>,
+        /// Where --add-package takes the package from.
+        #[arg(long, value_enum, default_value = "hub")]
+        source: DepsSource,
+        /// dbt-core 1.7's `--dry-run`, removed since: refused with a pointer to --lock.
+        #[arg(long, hide = true)]
+        dry_run: bool,
     },
     /// Check the project, the profile and the database connection.
     Debug,

@@ -1,8 +1,8 @@
 //! `mfb deps` end to end, with no network: local packages (one pulled in transitively), a
 //! git package from a bare repository the test creates with the system `git`, a package hub
 //! served from `file://` fixtures (`MFB_HUB_URL`), the lock file's round trip, a version
-//! conflict, and an unreachable hub. After each install, `mfb compile` must use the
-//! packages' macros.
+//! conflict, an unreachable hub, `--add-package`, `private:` packages and a renamed hub
+//! package. After each install, `mfb compile` must use the packages' macros.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -54,7 +54,9 @@ fn mfb(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .current_dir(root)
         .env("DBT_PROFILES_DIR", root)
         .env("MFB_HUB_URL", NO_HUB)
-        .env_remove("DBT_PACKAGE_HUB_URL");
+        .env_remove("DBT_PACKAGE_HUB_URL")
+        .env_remove("MFB_PRIVATE_GIT_URL")
+        .env_remove("MFB_PRIVATE_GIT_URL_GITHUB");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -347,9 +349,18 @@ fn hub(dir: &Path) -> String {
         }}})
         .to_string(),
     );
+    // oldorg/utils was renamed fixture/utils: its document says so (`redirectnamespace`)
+    // and still lists its own versions (only 1.0.0 here).
+    let old = versions["1.0.0"].clone();
+    write(
+        &hub.join("api/v1/oldorg/utils.json"),
+        &serde_json::json!({"name": "utils", "namespace": "oldorg", "redirectnamespace": "fixture",
+            "latest": "1.0.0", "versions": {"1.0.0": old}})
+        .to_string(),
+    );
     write(
         &hub.join("api/v1/index.json"),
-        r#"["fixture/utils", "fixture/helpers"]"#,
+        r#"["fixture/utils", "fixture/helpers", "oldorg/utils"]"#,
     );
     write(
         &hub.join("api/v1/fixture/utils.json"),
@@ -522,4 +533,328 @@ fn no_packages_file_is_not_an_error() {
     std::fs::remove_file(root.join("packages.yml")).unwrap();
     let out = ok(mfb(&root, &["deps"], &[]));
     assert!(out.contains("No packages were found"), "{out}");
+}
+
+/// A bare repository `dir/root.git` whose root is the project `root_git`: tag v1.0 says
+/// "v1", main says "v2" (`--add-package` has no way to name a subdirectory).
+fn root_git_repo(dir: &Path) -> (String, String) {
+    let work = dir.join("rootwork");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q"]);
+    package(&work, "root_git", "v1", None);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-qm", "v1"]);
+    git(&work, &["tag", "v1.0"]);
+    let v1 = git(&work, &["rev-parse", "HEAD"]);
+    package(&work, "root_git", "v2", None);
+    git(&work, &["commit", "-qam", "v2"]);
+    git(dir, &["clone", "-q", "--bare", "rootwork", "root.git"]);
+    (format!("file://{}", dir.join("root.git").display()), v1)
+}
+
+// Checked by hand against dbt-core 1.10.9 on the same layout: the same lines, the same
+// packages.yml and package-lock.yml (hash 9124fabb... for `local: ../pkgs/a`, written
+// without the unrendered copy, so the next plain `deps` locks again).
+#[test]
+fn add_package_local_creates_packages_yml_and_installs() {
+    let tmp = tempfile::tempdir().unwrap();
+    package(&tmp.path().join("pkgs/a"), "pkg_a", "from a", None);
+    let root = project(tmp.path(), "", "{{ pkg_a.hello() }}");
+    std::fs::remove_file(root.join("packages.yml")).unwrap();
+    let out = ok(mfb(
+        &root,
+        &["deps", "--add-package", "../pkgs/a", "--source", "local"],
+        &[],
+    ));
+    let root = root.canonicalize().unwrap();
+    // Progress lines are `HH:MM:SS message`.
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.as_bytes().get(2) == Some(&b':'))
+        .filter_map(|l| l.split_once(' ').map(|(_, m)| m))
+        .collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "Created packages.yml".to_owned(),
+            format!(
+                "Added new package ../pkgs/a@ to {}",
+                root.join("packages.yml").display()
+            ),
+            format!(
+                "Updating lock file in file path: {}",
+                root.join("package-lock.yml").display()
+            ),
+            "Installing ../pkgs/a".to_owned(),
+            "Installed from <local @ ../pkgs/a>".to_owned(),
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("packages.yml")).unwrap(),
+        "packages:\n  - local: ../pkgs/a\n"
+    );
+    assert_eq!(
+        lock(&root),
+        "packages:\n  - local: ../pkgs/a\n    name: pkg_a\nsha1_hash: 9124fabb62b517d185db0ec69dc351d162bf367c\n"
+    );
+    assert!(
+        std::fs::symlink_metadata(root.join("dbt_packages/pkg_a"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(compiled(&root).contains("select 'from a' as v"));
+    // A plain `deps` hashes the list with its unrendered copy, as dbt does: it locks again.
+    let out = ok(mfb(&root, &["deps"], &[]));
+    assert!(out.contains("Updating lock file"), "{out}");
+    assert!(
+        lock(&root).ends_with("sha1_hash: 86c0fc602330867cb78e030aceca2a0c3e309855\n"),
+        "{}",
+        lock(&root)
+    );
+}
+
+// Checked by hand against dbt-core 1.10.9 (with a git URL of the same shape): the duplicate
+// line shows the removed entry as a Python dict, the comments go, the new entry is last.
+#[test]
+fn add_package_git_replaces_the_entry_at_the_end_and_drops_comments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, v1) = root_git_repo(tmp.path());
+    package(&tmp.path().join("other"), "other_pkg", "other", None);
+    let root = project(
+        tmp.path(),
+        &format!(
+            "# our packages\npackages:\n  - git: \"{url}\" # pinned later\n    revision: main\n  - local: ../other\n"
+        ),
+        "{{ root_git.hello() }} {{ other_pkg.hello() }}",
+    );
+    let added = format!("{url}@v1.0");
+    let out = ok(mfb(
+        &root,
+        &["deps", "--add-package", &added, "--source", "git"],
+        &[],
+    ));
+    assert!(
+        out.contains(&format!(
+            "Found duplicate package in packages.yml, removing: {{'git': '{url}', 'revision': 'main'}}"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Added new package {url}@v1.0 to ")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("Installed from revision {v1}")),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("packages.yml")).unwrap(),
+        format!("packages:\n  - local: ../other\n  - git: {url}\n    revision: v1.0\n")
+    );
+    let locked = lock(&root);
+    assert!(
+        locked.starts_with(&format!(
+            "packages:\n  - local: ../other\n    name: other_pkg\n  - git: {url}\n    name: root_git\n    revision: {v1}\nsha1_hash: "
+        )),
+        "{locked}"
+    );
+    assert!(compiled(&root).contains("select 'v1 other' as v"));
+}
+
+// Checked by hand against dbt-core 1.10.9 with the same packages.yml (hub served over
+// http): the same packages.yml, and the lock hash ce3974d1... after `--add-package`.
+#[test]
+fn add_package_hub_with_a_range_and_lock_installs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: fixture/utils\n    version: 0.9.0\n",
+        "{{ utils.hello() }}",
+    );
+    let hub_env = [("MFB_HUB_URL", url.as_str())];
+    let out = ok(mfb(
+        &root,
+        &[
+            "deps",
+            "--add-package",
+            "fixture/utils@>=1.0.0,<2.0.0",
+            "--lock",
+        ],
+        &hub_env,
+    ));
+    assert!(
+        out.contains("Found duplicate package in packages.yml, removing: {'package': 'fixture/utils', 'version': '0.9.0'}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Added new package fixture/utils@>=1.0.0,<2.0.0 to "),
+        "{out}"
+    );
+    assert!(!out.contains("Installing"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("packages.yml")).unwrap(),
+        "packages:\n  - package: fixture/utils\n    version:\n      - '>=1.0.0'\n      - <2.0.0\n"
+    );
+    assert_eq!(
+        lock(&root),
+        "packages:\n  - name: utils\n    package: fixture/utils\n    version: 1.1.0\nsha1_hash: ce3974d1fa7c0d9174ac131fd6f8c6c2f663be60\n"
+    );
+    assert!(
+        !root.join("dbt_packages").exists(),
+        "--lock installs nothing"
+    );
+    let out = ok(mfb(&root, &["deps"], &hub_env));
+    assert!(out.contains("Installed from version 1.1.0"), "{out}");
+    assert!(
+        lock(&root).ends_with("sha1_hash: 853f16271a3290220cdb77c368aabd460d98776c\n"),
+        "the plain deps hash, as dbt writes it"
+    );
+    assert!(compiled(&root).contains("select 'utils 1.1.0' as v"));
+}
+
+#[test]
+fn add_package_goes_into_dependencies_yml_when_that_lists_the_packages() {
+    let tmp = tempfile::tempdir().unwrap();
+    package(&tmp.path().join("pkgs/a"), "pkg_a", "from a", None);
+    package(&tmp.path().join("pkgs/b"), "pkg_b", "from b", None);
+    let root = project(tmp.path(), "", "{{ pkg_a.hello() }} {{ pkg_b.hello() }}");
+    std::fs::remove_file(root.join("packages.yml")).unwrap();
+    write(
+        &root.join("dependencies.yml"),
+        "projects:\n  - name: upstream\npackages:\n  - local: ../pkgs/a\n",
+    );
+    let out = ok(mfb(
+        &root,
+        &["deps", "--add-package", "../pkgs/b", "--source", "local"],
+        &[],
+    ));
+    assert!(out.contains("dependencies.yml"), "{out}");
+    assert!(!root.join("packages.yml").exists());
+    // dbt 1.10 stops on `projects:` here; mfb keeps it (keys sorted, as dbt writes them).
+    assert_eq!(
+        std::fs::read_to_string(root.join("dependencies.yml")).unwrap(),
+        "packages:\n  - local: ../pkgs/a\n  - local: ../pkgs/b\nprojects:\n  - name: upstream\n"
+    );
+    assert!(compiled(&root).contains("select 'from a from b' as v"));
+}
+
+// The messages are dbt-core 1.10.9's (its wording included); dbt exits 2 as well.
+#[test]
+fn add_package_without_a_version_and_dry_run_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = "packages:\n  - local: ../x\n";
+    let root = project(tmp.path(), spec, "x");
+    for (args, says) in [
+        (
+            &["deps", "--add-package", "fixture/utils"][..],
+            "error[deps-add-package]: Version is required in --add-package when a package when source is hub",
+        ),
+        (
+            &[
+                "deps",
+                "--add-package",
+                "https://example.com/r.git",
+                "--source",
+                "git",
+            ][..],
+            "error[deps-add-package]: Version is required in --add-package when a package when source is git",
+        ),
+        (
+            &["deps", "--add-package", "../pkg@1.0", "--source", "local"][..],
+            "error[deps-add-package]: a local package has no version",
+        ),
+        (&["deps", "--dry-run"][..], "error[deps-dry-run-removed]"),
+    ] {
+        let o = mfb(&root, args, &[]);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{t}");
+        assert!(t.contains(says), "{t}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("packages.yml")).unwrap(),
+            spec
+        );
+        assert!(!root.join("package-lock.yml").exists());
+    }
+}
+
+// dbt-core 1.10.9 stops on a `private:` package with exactly this message (it resolves them
+// only inside dbt Cloud). The hash is the one dbt's own hashing gives for this file.
+#[test]
+fn private_package_is_dbts_error_unless_a_url_template_is_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, v1, _) = git_repo(&tmp.path().join("org"));
+    let spec = "packages:\n  - private: org/repo\n    provider: github\n    revision: v1.0\n    subdirectory: sub\n";
+    let root = project(tmp.path(), spec, "{{ git_pkg.hello() }}");
+    let o = mfb(&root, &["deps"], &[]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("error[deps-private-package]: Cannot resolve private package org/repo because git provider integration is missing. Please use a \"git\" package instead."),
+        "{t}"
+    );
+    assert!(t.contains("MFB_PRIVATE_GIT_URL_GITHUB"), "{t}");
+    assert!(!root.join("package-lock.yml").exists());
+
+    // The provider's own variable wins over the generic one.
+    let template = format!("file://{}/{{private}}.git", tmp.path().display());
+    let env = [
+        ("MFB_PRIVATE_GIT_URL_GITHUB", template.as_str()),
+        ("MFB_PRIVATE_GIT_URL", "file:///nowhere/{private}.git"),
+    ];
+    let out = ok(mfb(&root, &["deps"], &env));
+    assert!(out.contains("Installing org/repo/sub"), "{out}");
+    assert!(
+        out.contains(&format!("Installed from revision {v1}")),
+        "{out}"
+    );
+    assert!(out.contains("and subdirectory sub"), "{out}");
+    assert_eq!(
+        lock(&root),
+        format!(
+            "packages:\n  - name: git_pkg\n    private: org/repo\n    provider: github\n    revision: {v1}\n    subdirectory: sub\nsha1_hash: 187589f2ec9c7cebaf4b65e51b660142e48b1aa9\n"
+        ),
+        "the lock names the package, never the URL"
+    );
+    assert!(compiled(&root).contains("select 'v1' as v"));
+
+    // From the lock, the URL is needed again; without it nothing installed is touched.
+    let o = mfb(&root, &["deps"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("Cannot resolve private package org/repo"));
+    assert!(root.join("dbt_packages/git_pkg/dbt_project.yml").is_file());
+    let out = ok(mfb(&root, &["deps"], &env));
+    assert!(!out.contains("Updating lock file"), "{out}");
+}
+
+// Checked by hand against dbt-core 1.10.9 with the same hub documents (served over http):
+// the same warning text, on every run; the old name's versions are installed and locked
+// (1.0.0, though fixture/utils has newer ones), with the same lock hash.
+#[test]
+fn a_renamed_hub_package_warns_and_installs_under_the_old_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = hub(tmp.path());
+    let root = project(
+        tmp.path(),
+        "packages:\n  - package: oldorg/utils\n    version: [\">=1.0.0\"]\n",
+        "{{ utils.hello() }}",
+    );
+    let warning = "warning[deps-package-redirect]: The `oldorg/utils` package is deprecated in favor of `fixture/utils`. Please update your `packages.yml` configuration to use `fixture/utils` instead.";
+    let o = mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]);
+    let t = ok(o);
+    assert_eq!(t.matches(warning).count(), 1, "{t}");
+    assert!(t.contains("Installing oldorg/utils"), "{t}");
+    assert!(t.contains("Installed from version 1.0.0"), "{t}");
+    assert!(t.contains("Up to date!"), "{t}");
+    assert_eq!(
+        lock(&root),
+        "packages:\n  - name: utils\n    package: oldorg/utils\n    version: 1.0.0\nsha1_hash: 1976a65c5f1de91898e84277a5879610fce42eaf\n"
+    );
+    assert!(compiled(&root).contains("select 'utils 1.0.0' as v"));
+    // Installing from the lock fetches the hub document again, and warns again.
+    let t = ok(mfb(&root, &["deps"], &[("MFB_HUB_URL", &url)]));
+    assert!(!t.contains("Updating lock file"), "{t}");
+    assert_eq!(t.matches(warning).count(), 1, "{t}");
 }

@@ -62,9 +62,25 @@ pub fn dispatch(cli: Cli, out: &Output) -> ExitStatus {
             ls::run(s, resource_type, *output, output_keys, out)
         }),
         Command::Clean => settings::resolve(g, None, "clean", false).map(|s| clean::run(s, out)),
-        Command::Deps { upgrade, lock } => {
-            settings::resolve(g, None, "deps", false).map(|s| deps::run(s, *upgrade, *lock, out))
-        }
+        Command::Deps {
+            upgrade,
+            lock,
+            add_package,
+            source,
+            dry_run,
+        } => settings::resolve(g, None, "deps", false).map(|s| {
+            deps::run(
+                s,
+                deps::Flags {
+                    upgrade: *upgrade,
+                    lock: *lock,
+                    add_package: add_package.as_deref(),
+                    source: *source,
+                    dry_run: *dry_run,
+                },
+                out,
+            )
+        }),
         Command::Debug => settings::resolve(g, None, "debug", false).map(|s| debug::run(s, out)),
         Command::Run {
             select,

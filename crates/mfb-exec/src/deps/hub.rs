@@ -2,6 +2,11 @@
 //! (each version's project name, dependencies, `require_dbt_version` and tarball). The base
 //! URL is `https://hub.getdbt.com/`, or `MFB_HUB_URL` / `DBT_PACKAGE_HUB_URL` (a `file://`
 //! directory works, for mirrors and tests). Each document is fetched once per run.
+//!
+//! A renamed package's document carries `redirectnamespace` and/or `redirectname`. As in
+//! dbt-core 1.10, that only earns a deprecation warning (collected here, printed by the
+//! caller): the versions installed and locked are still the ones published under the name
+//! asked for.
 
 use std::collections::HashMap;
 
@@ -32,6 +37,8 @@ pub struct Hub {
     base: String,
     index: Option<Result<Vec<String>, FetchError>>,
     packages: HashMap<String, Result<Vec<HubVersion>, FetchError>>,
+    /// `(name asked for, new name)` of renamed packages, not yet taken by the caller.
+    redirects: Vec<(String, String)>,
 }
 
 impl Hub {
@@ -45,6 +52,7 @@ impl Hub {
             base,
             index: None,
             packages: HashMap::new(),
+            redirects: Vec::new(),
         }
     }
 
@@ -92,9 +100,11 @@ impl Hub {
     /// The published versions of `package` (`org/name`), oldest first.
     pub fn versions(&mut self, package: &str) -> Result<&[HubVersion], FetchError> {
         if !self.packages.contains_key(package) {
-            let result = self
-                .json(&format!("{package}.json"))
-                .map(|doc| parse_versions(&doc));
+            let doc = self.json(&format!("{package}.json"));
+            if let Some(new) = doc.as_ref().ok().and_then(redirect) {
+                self.redirects.push((package.to_owned(), new));
+            }
+            let result = doc.map(|doc| parse_versions(&doc));
             self.packages.insert(package.to_owned(), result);
         }
         match &self.packages[package] {
@@ -102,6 +112,23 @@ impl Hub {
             Err(e) => Err(e.clone()),
         }
     }
+
+    /// The renames met since the last call: `(name asked for, new name)`, each package once.
+    pub fn take_redirects(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.redirects)
+    }
+}
+
+/// The new `org/name` of a renamed package: `redirectnamespace` and `redirectname` replace
+/// the document's own `namespace` and `name` (either may be missing).
+fn redirect(doc: &Value) -> Option<String> {
+    let field = |k: &str| doc.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    if doc.get("redirectnamespace").is_none() && doc.get("redirectname").is_none() {
+        return None;
+    }
+    let namespace = field("redirectnamespace").or_else(|| field("namespace"))?;
+    let name = field("redirectname").or_else(|| field("name"))?;
+    Some(format!("{namespace}/{name}"))
 }
 
 fn parse_versions(doc: &Value) -> Vec<HubVersion> {
@@ -145,4 +172,45 @@ fn parse_versions(doc: &Value) -> Vec<HubVersion> {
         .collect();
     out.sort_by(|a, b| a.version.cmp(&b.version));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redirects_name_the_new_package_as_dbt_does() {
+        let doc = |extra: Value| {
+            let mut d = json!({"name": "utils", "namespace": "old", "versions": {}});
+            d.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            d
+        };
+        assert_eq!(redirect(&doc(json!({}))), None);
+        assert_eq!(
+            redirect(&doc(json!({"redirectnamespace": "new"}))).as_deref(),
+            Some("new/utils")
+        );
+        assert_eq!(
+            redirect(&doc(json!({"redirectname": "utils2"}))).as_deref(),
+            Some("old/utils2")
+        );
+        assert_eq!(
+            redirect(&doc(
+                json!({"redirectnamespace": "new", "redirectname": "utils2"})
+            ))
+            .as_deref(),
+            Some("new/utils2")
+        );
+        // A null redirect falls back to the document's own value, as in dbt.
+        assert_eq!(
+            redirect(&doc(
+                json!({"redirectnamespace": null, "redirectname": "u"})
+            ))
+            .as_deref(),
+            Some("old/u")
+        );
+    }
 }

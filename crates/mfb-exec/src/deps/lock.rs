@@ -26,6 +26,15 @@ pub enum LockedSource {
     Tarball {
         url: String,
     },
+    /// A `private: org/repo` package (see `resolve::private_git_url`): the URL is not
+    /// locked, only the commit, so the lock holds no credentials.
+    Private {
+        repo: String,
+        provider: Option<String>,
+        /// The resolved commit.
+        revision: String,
+        subdirectory: Option<String>,
+    },
 }
 
 /// One package of the lock file.
@@ -87,6 +96,14 @@ pub fn read_lock(path: &Path) -> Result<Option<Lock>, Diagnostic> {
             }
         } else if let Some(url) = text("tarball") {
             LockedSource::Tarball { url }
+        } else if let Some(repo) = text("private") {
+            LockedSource::Private {
+                repo,
+                provider: text("provider"),
+                revision: text("revision")
+                    .ok_or_else(|| bad(format!("entry {} (private) has no `revision`", i + 1)))?,
+                subdirectory: text("subdirectory"),
+            }
         } else {
             return Err(bad(format!("entry {} names no package source", i + 1)));
         };
@@ -102,62 +119,56 @@ pub fn read_lock(path: &Path) -> Result<Option<Lock>, Diagnostic> {
     }))
 }
 
-/// The text of `package-lock.yml` for `lock`.
+/// The text of `package-lock.yml` for `lock`, laid out as dbt writes it.
 pub fn render_lock(lock: &Lock) -> String {
-    let mut out = String::from("packages:\n");
-    for p in &lock.packages {
-        // Keys in sorted order, as dbt writes them.
-        let mut fields: Vec<(&str, &str)> = vec![("name", &p.name)];
-        match &p.source {
-            LockedSource::Local { path } => fields.push(("local", path)),
-            LockedSource::Git {
-                url,
-                revision,
-                subdirectory,
-            } => {
-                fields.push(("git", url));
-                fields.push(("revision", revision));
-                if let Some(s) = subdirectory {
-                    fields.push(("subdirectory", s));
+    let packages = lock
+        .packages
+        .iter()
+        .map(|p| {
+            let mut m = serde_json::Map::new();
+            m.insert("name".into(), p.name.clone().into());
+            let mut put = |k: &str, v: &Option<String>| {
+                if let Some(v) = v {
+                    m.insert(k.into(), v.clone().into());
+                }
+            };
+            match &p.source {
+                LockedSource::Local { path } => put("local", &Some(path.clone())),
+                LockedSource::Git {
+                    url,
+                    revision,
+                    subdirectory,
+                } => {
+                    put("git", &Some(url.clone()));
+                    put("revision", &Some(revision.clone()));
+                    put("subdirectory", subdirectory);
+                }
+                LockedSource::Hub { package, version } => {
+                    put("package", &Some(package.clone()));
+                    put("version", &Some(version.clone()));
+                }
+                LockedSource::Tarball { url } => put("tarball", &Some(url.clone())),
+                LockedSource::Private {
+                    repo,
+                    provider,
+                    revision,
+                    subdirectory,
+                } => {
+                    put("private", &Some(repo.clone()));
+                    put("provider", provider);
+                    put("revision", &Some(revision.clone()));
+                    put("subdirectory", subdirectory);
                 }
             }
-            LockedSource::Hub { package, version } => {
-                fields.push(("package", package));
-                fields.push(("version", version));
-            }
-            LockedSource::Tarball { url } => fields.push(("tarball", url)),
-        }
-        fields.sort_by_key(|(k, _)| *k);
-        for (i, (k, v)) in fields.iter().enumerate() {
-            let lead = if i == 0 { "  - " } else { "    " };
-            out.push_str(&format!("{lead}{k}: {}\n", yaml_scalar(v)));
-        }
-    }
-    if lock.packages.is_empty() {
-        out = String::from("packages: []\n");
-    }
+            Value::Object(m)
+        })
+        .collect();
+    let mut doc = serde_json::Map::new();
+    doc.insert("packages".into(), Value::Array(packages));
     if let Some(h) = &lock.sha1_hash {
-        out.push_str(&format!("sha1_hash: {h}\n"));
+        doc.insert("sha1_hash".into(), h.clone().into());
     }
-    out
-}
-
-/// A string as a plain YAML scalar when it reads back as the same string, else quoted.
-fn yaml_scalar(s: &str) -> String {
-    let plain_ok = !s.is_empty()
-        && !s.starts_with([
-            ' ', '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"',
-            '%', '@', '`',
-        ])
-        && !s.ends_with(' ')
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && matches!(serde_yaml::from_str::<Value>(s), Ok(Value::String(ref back)) if back == s);
-    if plain_ok {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', "''"))
-    }
+    super::yaml_out::dump(&Value::Object(doc))
 }
 
 #[cfg(test)]
@@ -197,6 +208,31 @@ mod tests {
             text,
             "packages:\n  - local: ../localpkg\n    name: my_local\n  - git: file:///tmp/depsx/gitrepo.git\n    name: git_pkg\n    revision: a64e081573ddca3e2681438113bf29973811d6f5\n    subdirectory: sub\n  - name: dbt_utils\n    package: dbt-labs/dbt_utils\n    version: '1.0'\n sha1_hash: 64ef8f032dc02203d51b90d4c7eeb0270a725962\n"
                 .replace("\n sha1", "\nsha1")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("package-lock.yml");
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(read_lock(&path).unwrap(), Some(lock));
+    }
+
+    #[test]
+    fn private_packages_lock_without_their_url() {
+        let lock = Lock {
+            packages: vec![LockedPackage {
+                name: "secret_pkg".into(),
+                source: LockedSource::Private {
+                    repo: "org/repo".into(),
+                    provider: None,
+                    revision: "a64e081573ddca3e2681438113bf29973811d6f5".into(),
+                    subdirectory: None,
+                },
+            }],
+            sha1_hash: None,
+        };
+        let text = render_lock(&lock);
+        assert_eq!(
+            text,
+            "packages:\n  - name: secret_pkg\n    private: org/repo\n    revision: a64e081573ddca3e2681438113bf29973811d6f5\n"
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("package-lock.yml");

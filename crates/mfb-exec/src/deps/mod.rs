@@ -8,14 +8,20 @@
 //! fetched (no network), nothing under `dbt_packages/` changes and the error names each
 //! package that failed. Each package lands in a directory named after its own `name:`
 //! (the loader in `load.rs` reads them from there); local packages are symlinked, like dbt.
-//! Progress lines go to a callback; the CLI prints them.
+//! Progress lines and warnings go to callbacks; the CLI prints them.
+//!
+//! `--add-package` first rewrites the packages file (`add.rs`). A `private:` package is
+//! dbt's error unless `MFB_PRIVATE_GIT_URL` gives its URL (`resolve::private_git_url`); a
+//! renamed hub package earns dbt's deprecation warning (`hub.rs`).
 
+pub mod add;
 pub mod fetch;
 pub mod hub;
 pub mod lock;
 pub mod resolve;
 pub mod semver;
 pub mod spec;
+pub mod yaml_out;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +47,8 @@ pub struct DepsOptions {
     pub upgrade: bool,
     /// `--lock`: write package-lock.yml without installing.
     pub lock_only: bool,
+    /// `--add-package` (with `--source`): added to the packages file first.
+    pub add_package: Option<add::AddPackage>,
 }
 
 /// What `mfb deps` did.
@@ -52,10 +60,12 @@ pub struct DepsOutcome {
     pub lock_written: bool,
 }
 
-/// Runs `deps`. `progress(event, message)` receives dbt's progress lines.
+/// Runs `deps`. `progress(event, message)` receives dbt's progress lines, `warn` the
+/// warnings (renamed hub packages) as they come.
 pub fn deps(
     options: &DepsOptions,
     progress: &dyn Fn(&'static str, &str),
+    warn: &dyn Fn(Diagnostic),
 ) -> Result<DepsOutcome, Diagnostics> {
     // `--project-dir .` would otherwise show as `proj/./package-lock.yml`.
     let root = &options
@@ -65,6 +75,9 @@ pub fn deps(
     let install_path = install_path(root)?;
     let install_dir = root.join(&install_path);
     let render = renderer(root, &options.vars);
+    if let Some(add) = &options.add_package {
+        add::add_package(root, add, progress)?;
+    }
     let Some(file) = spec::packages_file(root).map_err(|d| vec![d])? else {
         progress(
             "DepsNoPackagesFound",
@@ -84,11 +97,16 @@ pub fn deps(
         );
         return Ok(DepsOutcome::default());
     }
-    let hash = spec::sha1_hash(&specs);
+    let hash = if options.add_package.is_some() {
+        spec::sha1_hash_as_added(&specs)
+    } else {
+        spec::sha1_hash(&specs)
+    };
     let lock_path = root.join("package-lock.yml");
     let existing = lock::read_lock(&lock_path).map_err(|d| vec![d])?;
 
     let scratch = install_dir.join(".mfb-deps-scratch");
+    let install_dir_existed = install_dir.exists();
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| {
         vec![
@@ -109,12 +127,14 @@ pub fn deps(
                 .is_some_and(|l| l.sha1_hash.as_deref() == Some(hash.as_str()));
         let (packages, write_lock) = match existing.filter(|_| reuse_lock) {
             Some(lock) => (from_lock(&lock), false),
-            None => (
-                resolver
-                    .resolve(&specs, &shown)
-                    .map_err(|e| resolve_diagnostics(e, &install_path))?,
-                true,
-            ),
+            None => {
+                let resolved = resolver.resolve(&specs, &shown);
+                warn_redirects(resolver.hub, warn);
+                (
+                    resolved.map_err(|e| resolve_diagnostics(e, &install_path))?,
+                    true,
+                )
+            }
         };
         let write = |packages: &[Resolved]| -> Result<(), Diagnostics> {
             let text = lock::render_lock(&Lock {
@@ -145,8 +165,9 @@ pub fn deps(
                 lock_written: true,
             });
         }
-        let staged =
-            stage(&mut resolver, &packages).map_err(|e| resolve_diagnostics(e, &install_path))?;
+        let staged = stage(&mut resolver, &packages);
+        warn_redirects(resolver.hub, warn);
+        let staged = staged.map_err(|e| resolve_diagnostics(e, &install_path))?;
         if write_lock {
             write(&packages)?;
         }
@@ -157,7 +178,29 @@ pub fn deps(
         })
     })();
     let _ = std::fs::remove_dir_all(&scratch);
+    if !install_dir_existed {
+        // Only the scratch directory made it (`--lock`, or a failure): dbt leaves none.
+        let _ = std::fs::remove_dir(&install_dir);
+    }
     result
+}
+
+/// dbt's deprecation warning for each renamed hub package met since the last call.
+fn warn_redirects(hub: &mut Hub, warn: &dyn Fn(Diagnostic)) {
+    for (old, new) in hub.take_redirects() {
+        warn(
+            Diagnostic::warning(
+                "deps-package-redirect",
+                format!(
+                    "The `{old}` package is deprecated in favor of `{new}`. Please update your `packages.yml` configuration to use `{new}` instead."
+                ),
+            )
+            .with_note("deprecated functionality (dbt's `package-redirect` deprecation)")
+            .with_note(format!(
+                "as dbt does, the versions the hub still publishes under `{old}` are installed and locked"
+            )),
+        );
+    }
 }
 
 /// `packages-install-path` of dbt_project.yml (default `dbt_packages`).
@@ -264,6 +307,28 @@ fn stage(resolver: &mut Resolver<'_>, packages: &[Resolved]) -> Result<Vec<PathB
                     None => dest,
                 })
             }
+            (
+                LockedSource::Private {
+                    repo,
+                    provider,
+                    revision,
+                    subdirectory,
+                },
+                None,
+            ) => {
+                let url = match resolve::private_git_url(repo, provider.as_deref()) {
+                    Ok(url) => url,
+                    Err(d) => {
+                        problems.push(d);
+                        continue;
+                    }
+                };
+                let dest = resolver.scratch_dir("git");
+                fetch::git_checkout(&url, Some(revision), &dest).map(|_| match subdirectory {
+                    Some(s) => dest.join(s),
+                    None => dest,
+                })
+            }
             (LockedSource::Tarball { url }, None) => {
                 let dest = resolver.scratch_dir("tarball");
                 let archive = dest.with_extension("tar.gz");
@@ -313,6 +378,13 @@ fn source_text(s: &LockedSource) -> String {
         },
         LockedSource::Hub { package, .. } => package.clone(),
         LockedSource::Tarball { url } => url.clone(),
+        // Never the URL: it may hold a token.
+        LockedSource::Private {
+            repo, subdirectory, ..
+        } => match subdirectory {
+            Some(sub) => format!("{repo}/{sub}"),
+            None => repo.clone(),
+        },
     }
 }
 
@@ -391,6 +463,11 @@ fn put_in_place(
                 let _ = std::fs::remove_dir_all(dest.join(".git"));
                 match source {
                     LockedSource::Git {
+                        revision,
+                        subdirectory,
+                        ..
+                    }
+                    | LockedSource::Private {
                         revision,
                         subdirectory,
                         ..

@@ -99,6 +99,63 @@ fn key_of(spec: &PackageSpec, root: &Path) -> String {
         } => format!("git:{url}#{}", subdirectory.as_deref().unwrap_or("")),
         PackageSpec::Hub { package, .. } => format!("hub:{}", package.to_lowercase()),
         PackageSpec::Tarball { url, .. } => format!("tarball:{url}"),
+        PackageSpec::Private {
+            repo, subdirectory, ..
+        } => format!("private:{repo}#{}", subdirectory.as_deref().unwrap_or("")),
+    }
+}
+
+/// The environment variables that may give the URL of a `private:` package: the provider's
+/// own (`MFB_PRIVATE_GIT_URL_GITHUB` for `provider: github`), then `MFB_PRIVATE_GIT_URL`.
+fn private_url_vars(provider: Option<&str>) -> Vec<String> {
+    let mut vars = Vec::new();
+    if let Some(p) = provider.filter(|p| !p.is_empty()) {
+        let suffix: String = p
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        vars.push(format!("MFB_PRIVATE_GIT_URL_{suffix}"));
+    }
+    vars.push("MFB_PRIVATE_GIT_URL".to_owned());
+    vars
+}
+
+/// The git URL of `private: repo`. dbt-core 1.10 resolves these only inside dbt Cloud (from
+/// its git provider integration) and otherwise stops with the error below, which mfb gives
+/// too unless an `MFB_PRIVATE_GIT_URL[_<PROVIDER>]` template (with `{private}` standing for
+/// `org/repo`) says where the repository is: an mfb extension.
+pub(crate) fn private_git_url(repo: &str, provider: Option<&str>) -> Result<String, Diagnostic> {
+    let vars = private_url_vars(provider);
+    let found = vars.iter().find_map(|k| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| (k, v))
+    });
+    match found {
+        None => Err(Diagnostic::error(
+            "deps-private-package",
+            format!(
+                "Cannot resolve private package {repo} because git provider integration is missing. Please use a \"git\" package instead."
+            ),
+        )
+        .with_note("dbt-core resolves `private:` packages only inside dbt Cloud")
+        .with_help(format!(
+            "use `git:` with the repository's URL, or set {} to a URL template such as `https://github.com/{{private}}.git` (an mfb extension, see docs/packages.md)",
+            vars[0]
+        ))),
+        Some((var, template)) if !template.contains("{private}") => Err(Diagnostic::error(
+            "deps-private-package",
+            format!("{var} does not contain `{{private}}`, so it cannot give the URL of private package {repo}"),
+        )
+        .with_help(format!("write it as a URL template, e.g. {var}='https://github.com/{{private}}.git'"))),
+        Some((_, template)) => Ok(template.replace("{private}", repo)),
     }
 }
 
@@ -183,7 +240,7 @@ impl<'a> Resolver<'a> {
         spec: &PackageSpec,
     ) -> Result<Result<Tree, FetchError>, Diagnostic> {
         let cache_key = match spec {
-            PackageSpec::Git { revision, .. } => {
+            PackageSpec::Git { revision, .. } | PackageSpec::Private { revision, .. } => {
                 format!("{key}@{}", revision.as_deref().unwrap_or(""))
             }
             _ => key.to_owned(),
@@ -203,23 +260,28 @@ impl<'a> Resolver<'a> {
                 revision,
                 subdirectory,
                 ..
+            } => self.checkout(
+                url,
+                revision.as_deref(),
+                subdirectory.as_deref(),
+                &spec.source(),
+                &format!("git package {}", spec.source()),
+            )?,
+            PackageSpec::Private {
+                repo,
+                provider,
+                revision,
+                subdirectory,
+                ..
             } => {
-                let dest = self.scratch_dir("git");
-                match fetch::git_checkout(url, revision.as_deref(), &dest) {
-                    Ok(commit) => {
-                        let dir = match subdirectory {
-                            Some(s) => dest.join(s),
-                            None => dest,
-                        };
-                        Ok(self.read_tree(
-                            &dir,
-                            &spec.source(),
-                            &format!("git package {}", spec.source()),
-                            Some(commit),
-                        )?)
-                    }
-                    Err(e) => Err(e),
-                }
+                let url = private_git_url(repo, provider.as_deref())?;
+                self.checkout(
+                    &url,
+                    revision.as_deref(),
+                    subdirectory.as_deref(),
+                    &spec.source(),
+                    &format!("private package {}", spec.source()),
+                )?
             }
             PackageSpec::Tarball { url, .. } => {
                 let dest = self.scratch_dir("tarball");
@@ -235,6 +297,28 @@ impl<'a> Resolver<'a> {
         };
         self.trees.insert(cache_key, result.clone());
         Ok(result)
+    }
+
+    /// Clones `url` at `revision` into the scratch directory and reads the package in it.
+    fn checkout(
+        &mut self,
+        url: &str,
+        revision: Option<&str>,
+        subdirectory: Option<&str>,
+        place: &str,
+        shown: &str,
+    ) -> Result<Result<Tree, FetchError>, Diagnostic> {
+        let dest = self.scratch_dir("git");
+        match fetch::git_checkout(url, revision, &dest) {
+            Ok(commit) => {
+                let dir = match subdirectory {
+                    Some(s) => dest.join(s),
+                    None => dest,
+                };
+                Ok(Ok(self.read_tree(&dir, place, shown, Some(commit))?))
+            }
+            Err(e) => Ok(Err(e)),
+        }
     }
 
     /// Resolves the root project's specs into the flat list to install and lock.
@@ -471,11 +555,19 @@ impl<'a> Resolver<'a> {
                 continue;
             };
             let first = &asks[0].1.spec;
-            if let PackageSpec::Git { url, .. } = first {
+            if let PackageSpec::Git { .. } | PackageSpec::Private { .. } = first {
+                let what = match first {
+                    PackageSpec::Git { url, .. } => format!("git package {url}"),
+                    _ => format!("private package {}", first.source()),
+                };
                 let mut revs: Vec<(String, &Requester)> = asks
                     .iter()
                     .filter_map(|(r, s)| match &s.spec {
                         PackageSpec::Git {
+                            revision: Some(rev),
+                            ..
+                        }
+                        | PackageSpec::Private {
                             revision: Some(rev),
                             ..
                         } => Some((rev.clone(), r)),
@@ -492,7 +584,7 @@ impl<'a> Resolver<'a> {
                         Diagnostic::error(
                             "deps-version-conflict",
                             format!(
-                                "git package {url} is asked for at different revisions: {}",
+                                "{what} is asked for at different revisions: {}",
                                 who.join("; ")
                             ),
                         )
@@ -516,6 +608,17 @@ impl<'a> Resolver<'a> {
                         PackageSpec::Tarball { url, .. } => {
                             LockedSource::Tarball { url: url.clone() }
                         }
+                        PackageSpec::Private {
+                            repo,
+                            provider,
+                            subdirectory,
+                            ..
+                        } => LockedSource::Private {
+                            repo: repo.clone(),
+                            provider: provider.clone(),
+                            revision: t.commit.clone().unwrap_or_default(),
+                            subdirectory: subdirectory.clone(),
+                        },
                         PackageSpec::Hub { .. } => unreachable!("hub specs give hub nodes"),
                     },
                     tree: Some(t.dir.clone()),

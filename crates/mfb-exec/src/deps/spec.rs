@@ -30,6 +30,16 @@ pub enum PackageSpec {
     },
     /// `tarball: url` with its `name`.
     Tarball { url: String, name: String },
+    /// `private: org/repo` (dbt Cloud's git integrations), with an optional `provider`,
+    /// `revision` and `subdirectory`. dbt-core cannot fetch it; mfb can when told the URL
+    /// (see `resolve::private_git_url`).
+    Private {
+        repo: String,
+        provider: Option<String>,
+        revision: Option<String>,
+        subdirectory: Option<String>,
+        warn_unpinned: Option<bool>,
+    },
 }
 
 /// A spec as written, with where it came from.
@@ -57,6 +67,12 @@ impl PackageSpec {
             },
             PackageSpec::Hub { package, .. } => package.clone(),
             PackageSpec::Tarball { url, .. } => url.clone(),
+            PackageSpec::Private {
+                repo, subdirectory, ..
+            } => match subdirectory {
+                Some(s) => format!("{repo}/{s}"),
+                None => repo.clone(),
+            },
         }
     }
 }
@@ -148,7 +164,7 @@ pub fn read_specs(
             Err(msg) => errors.push(
                 Diagnostic::error("deps-spec-invalid", format!("entry {} of {shown}: {msg}", i + 1))
                     .at(at)
-                    .with_help("each entry needs one of `local:`, `git:`, `package:` (with `version:`) or `tarball:` (with `name:`)"),
+                    .with_help("each entry needs one of `local:`, `git:`, `package:` (with `version:`), `tarball:` (with `name:`) or `private:`"),
             ),
         }
     }
@@ -284,7 +300,14 @@ fn spec_from(v: &Value) -> Result<PackageSpec, String> {
         return Ok(PackageSpec::Tarball { url, name });
     }
     if map.contains_key("private") {
-        return Err("`private:` packages (dbt Cloud git integrations) are not supported; use `git:` with the repository URL".into());
+        let repo = text("private").ok_or("`private:` is empty")?;
+        return Ok(PackageSpec::Private {
+            repo,
+            provider: text("provider"),
+            revision: text("revision"),
+            subdirectory: text("subdirectory"),
+            warn_unpinned: map.get("warn-unpinned").and_then(Value::as_bool),
+        });
     }
     Err("names no package source".into())
 }
@@ -300,6 +323,21 @@ pub fn sha1_hash(specs: &[SpecEntry]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// The `sha1_hash` dbt writes right after `deps --add-package`: it rebuilds the list from
+/// the file as written, without the unrendered copy the hash otherwise holds, so the next
+/// plain `deps` finds the hash changed and resolves again. mfb writes the same hash.
+pub fn sha1_hash_as_added(specs: &[SpecEntry]) -> String {
+    let as_added: Vec<SpecEntry> = specs
+        .iter()
+        .map(|s| SpecEntry {
+            rendered: s.unrendered.clone(),
+            unrendered: Value::Object(serde_json::Map::new()),
+            ..s.clone()
+        })
+        .collect();
+    sha1_hash(&as_added)
 }
 
 fn hash_fields(s: &SpecEntry) -> Value {
@@ -328,6 +366,13 @@ fn hash_fields(s: &SpecEntry) -> Value {
         }
         PackageSpec::Tarball { .. } => {
             m.insert("tarball".into(), field("tarball"));
+        }
+        PackageSpec::Private { .. } => {
+            m.insert("private".into(), field("private"));
+            m.insert("provider".into(), field("provider"));
+            m.insert("revision".into(), field("revision"));
+            m.insert("subdirectory".into(), field("subdirectory"));
+            m.insert("warn-unpinned".into(), field("warn-unpinned"));
         }
     }
     if let Some(name) = r.get("name").filter(|v| !v.is_null()) {
@@ -436,6 +481,46 @@ mod tests {
             "packages:\n  - package: fixture/utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n",
         );
         assert_eq!(sha1_hash(&s), "853f16271a3290220cdb77c368aabd460d98776c");
+    }
+
+    // dbt-core 1.10.9 cannot lock `private:` packages (it stops before writing the lock);
+    // these are the hashes its own `_create_sha1_hash` gives for the same files.
+    #[test]
+    fn hash_matches_dbt_for_private_packages() {
+        let s = specs(
+            "packages:\n  - private: org/repo\n    revision: v1.0\n    subdirectory: sub\n    provider: github\n",
+        );
+        assert_eq!(sha1_hash(&s), "187589f2ec9c7cebaf4b65e51b660142e48b1aa9");
+        assert_eq!(
+            s[0].spec,
+            PackageSpec::Private {
+                repo: "org/repo".into(),
+                provider: Some("github".into()),
+                revision: Some("v1.0".into()),
+                subdirectory: Some("sub".into()),
+                warn_unpinned: None,
+            }
+        );
+        let s = specs("packages:\n  - private: org/repo\n");
+        assert_eq!(sha1_hash(&s), "a90b94ecc462239df60a1e40587b6a0773ecd3f8");
+    }
+
+    // What dbt-core 1.10.9 wrote into package-lock.yml right after `dbt deps --add-package`.
+    #[test]
+    fn hash_after_add_package_matches_dbt() {
+        let s = specs("packages:\n  - local: ../pkgs/a\n");
+        assert_eq!(
+            sha1_hash_as_added(&s),
+            "9124fabb62b517d185db0ec69dc351d162bf367c"
+        );
+        assert_eq!(sha1_hash(&s), "86c0fc602330867cb78e030aceca2a0c3e309855");
+        let s = specs(
+            "packages:\n  - local: ../pkgs/a\n  - git: file:///tmp/dbtx/repo.git\n    revision: v1.0\n",
+        );
+        assert_eq!(
+            sha1_hash_as_added(&s),
+            "57d1398b3504ae3ed7fb8ca1a0e82fc89f4635db"
+        );
     }
 
     #[test]
