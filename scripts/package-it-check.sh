@@ -37,9 +37,14 @@ port=${port%%/*}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
+# Both tools build into a database of the same name (relation names that embed the
+# database, like union_relations' _dbt_source_relation, then compare equal), one after the
+# other; what each left is recorded before the next starts.
+source "$repo_dir/compat/lib.sh"
+export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGPASSWORD=
+db=it_run
 for tool in dbt mfb; do
-  db="it_$tool"
-  psql -XAtq -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "create database $db"
+  psql -XAtq -d postgres -c "drop database if exists $db" -c "create database $db"
   # The package sits beside the project (packages.yml says `local: ../`): copy both.
   mkdir -p "$work/$tool"
   cp -r "$(dirname "$src")" "$work/$tool/pkg"
@@ -71,7 +76,25 @@ EOF
     [ -f "$proj/target/run_results.json" ] && cp "$proj/target/run_results.json" "$OUT/$tool-$word.json"
     rm -f "$proj/target/run_results.json"
   done
+  [ -d "$proj/target/run" ] && cp -r "$proj/target/run" "$OUT/$tool-sql"
+  compat_digest "$db" >"$OUT/$tool-relations.tsv"
+  psql -XAtq -d "$db" -F $'\t' -c "select format('%I.%I', schemaname, tablename) from pg_tables
+    where schemaname not in ('pg_catalog', 'information_schema')
+    union all select format('%I.%I', schemaname, viewname) from pg_views
+    where schemaname not in ('pg_catalog', 'information_schema')" | while read -r rel; do
+    mkdir -p "$OUT/$tool-rows"
+    psql -XAtq -d "$db" -c "select to_jsonb(t)::text from $rel t order by 1" >"$OUT/$tool-rows/$rel.txt" 2>/dev/null || true
+  done
 done
+
+# What each tool left in its database: every relation's columns, types, row count and a
+# digest of its rows (compat/lib.sh), compared line by line.
+if diff "$OUT/dbt-relations.tsv" "$OUT/mfb-relations.tsv" >"$OUT/relations.diff"; then
+  echo "relations: $(wc -l <"$OUT/dbt-relations.tsv") in each database, all equal (columns, types, rows)" | tee -a "$OUT/summary.txt"
+else
+  echo "relations: DIFFER (dbt $(wc -l <"$OUT/dbt-relations.tsv"), mfb $(wc -l <"$OUT/mfb-relations.tsv")); rows in $OUT/{dbt,mfb}-rows/" | tee -a "$OUT/summary.txt"
+  head -20 "$OUT/relations.diff" | tee -a "$OUT/summary.txt"
+fi
 
 python3 - "$OUT" <<'EOF' | tee -a "$OUT/summary.txt"
 import json, os, sys

@@ -48,6 +48,13 @@ fn introspective_models_compile_after_their_upstream_is_built() {
          select {{ (rel is mapping) and rel.get('metadata', {}).get('type', '').endswith('Relation') }} as is_relation,\n\
          '{% for c in cols %}{{ c.name }}:{{ c.dtype }}:{{ c.is_string() }}:{{ c.is_number() }}:{{ c.is_integer() }}:{{ c.is_numeric() }}:{{ c.numeric_precision }}:{{ c.numeric_scale }}{% if c.is_string() %}:{{ c.string_size() }}{% endif %};{% endfor %}' as described",
     );
+    // numeric results render like Python's Decimal (dbt_utils.get_single_value).
+    write(
+        p,
+        "models/decimals.sql",
+        "{% set r = run_query('select 250.00::numeric, 7.25::numeric, 12::numeric, 0.00::numeric') if execute else none %}\
+         {% if execute %}select '{{ r.rows[0][0] }}|{{ r.rows[0][1] }}|{{ r.rows[0][2] }}|{{ r.rows[0][3] }}|{{ not r.rows[0][3] }}' as v{% endif %}",
+    );
     db.write_profiles_yml(p, "ix", "analytics").unwrap();
 
     // A fresh database: nothing exists before the run.
@@ -78,6 +85,10 @@ fn introspective_models_compile_after_their_upstream_is_built() {
          label:text:True:False:False:False:None:None:256;\
          amount:numeric:False:True:False:True:6:2;"
     );
+    assert_eq!(
+        one(&db, "select v from analytics.decimals"),
+        "250.00|7.25|12|0.00|True"
+    );
     // The compiled SQL of a deferred node is written when it runs.
     let compiled =
         std::fs::read_to_string(p.join("target/compiled/ix/models/counted.sql")).unwrap();
@@ -98,7 +109,7 @@ fn introspective_models_compile_after_their_upstream_is_built() {
     );
     let (code, text) = mfb(p, &["build"]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("PASS=5"), "{text}");
+    assert!(text.contains("PASS=6"), "{text}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! owned here (rayon calls into tokio, never the other way round). The pool is opened on
 //! first use, so commands whose templates never query the database never connect.
 
+use std::ops::Not;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -95,13 +96,42 @@ fn cell_value(c: &Cell) -> JinjaValue {
         Cell::Bool(b) => JinjaValue::from(*b),
         Cell::Int(i) => JinjaValue::from(*i),
         Cell::Float(f) => JinjaValue::from(*f),
-        Cell::Decimal(d) => d
-            .parse::<i64>()
-            .map(JinjaValue::from)
-            .or_else(|_| d.parse::<f64>().map(JinjaValue::from))
-            .unwrap_or_else(|_| JinjaValue::from(d.as_str())),
+        Cell::Decimal(d) => decimal_value(d),
         Cell::Text(s) | Cell::Date(s) | Cell::Timestamp(s) => JinjaValue::from(s.as_str()),
         Cell::Json(j) => mfb_jinja::collections::from_serde(j),
+    }
+}
+
+/// A `numeric` value as agate hands it to dbt's templates, a Python `Decimal`: an integer
+/// or a float when that renders the same, else a value that renders exactly as
+/// PostgreSQL's text (`250.00`, not `250.0`; all the digits of a large number), which is
+/// what ends up in SQL built from query results (dbt_utils' `get_single_value`,
+/// `get_column_values`). Such a value is not usable in template arithmetic.
+fn decimal_value(text: &str) -> JinjaValue {
+    if let Ok(i) = text.parse::<i64>() {
+        return JinjaValue::from(i);
+    }
+    match text.parse::<f64>() {
+        Ok(f) if JinjaValue::from(f).to_string() == text => JinjaValue::from(f),
+        Ok(_) => JinjaValue::from_object(Decimal(text.to_owned())),
+        Err(_) => JinjaValue::from(text),
+    }
+}
+
+#[derive(Debug)]
+struct Decimal(String);
+
+impl mfb_jinja::object::Object for Decimal {
+    fn repr(self: &Arc<Self>) -> mfb_jinja::object::ObjectRepr {
+        mfb_jinja::object::ObjectRepr::Plain
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+
+    fn is_true(self: &Arc<Self>) -> bool {
+        self.0.trim_start_matches(['-', '0', '.']).is_empty().not()
     }
 }
 
