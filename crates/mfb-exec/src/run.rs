@@ -40,7 +40,13 @@ pub fn run_plan_with(
     policy: Policy,
     progress: &dyn Progress,
 ) -> Result<Vec<NodeResult>, Diagnostics> {
-    crate::compile::compile_for_run(parsed, selected)?;
+    // Only what this command runs is compiled (`mfb seed` compiles no model).
+    let to_compile: IndexSet<UniqueId> = selected
+        .iter()
+        .filter(|id| parsed.manifest.nodes.get(*id).is_some_and(&keep))
+        .cloned()
+        .collect();
+    crate::compile::compile_for_run(parsed, &to_compile)?;
     let parsed: &Parsed = parsed;
     let nodes: Vec<&Node> = parsed
         .dag
