@@ -144,3 +144,47 @@ fn a_test_on_a_missing_model_is_disabled_with_a_warning() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("ref-not-found"), "{text}");
 }
+
+#[test]
+fn adapter_ddl_methods_act_on_the_database() {
+    let db = TestDb::create("mfb_adapter_ddl");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(p, "dbt_project.yml", "name: ad\nprofile: ad\n");
+    write(
+        p,
+        "macros/ddl.sql",
+        "{% macro ddl() %}\n\
+         {% set s = api.Relation.create(database=target.database, schema='scratch', identifier='t') %}\n\
+         {% do adapter.create_schema(s) %}\n\
+         {% do run_query('create table scratch.t as select 1 as x union all select 2') %}\n\
+         {% do run_query('create view scratch.v as select 1 as x') %}\n\
+         {% do adapter.truncate_relation(s) %}\n\
+         {% do adapter.rename_relation(s, s.incorporate(path={'identifier': 't2'})) %}\n\
+         {% do adapter.drop_relation(api.Relation.create(database=target.database, schema='scratch', identifier='v')) %}\n\
+         {% do adapter.drop_relation(api.Relation.create(database=target.database, schema='scratch', identifier='never_there')) %}\n\
+         {% endmacro %}\n\
+         {% macro cleanup() %}{% do adapter.drop_schema(api.Relation.create(database=target.database, schema='scratch')) %}{% endmacro %}\n",
+    );
+    db.write_profiles_yml(p, "ad", "analytics").unwrap();
+    let (code, text) = mfb(p, &["run-operation", "ddl"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        one(
+            &db,
+            "select string_agg(relname::text || ':' || relkind::text, ',' order by relname) from pg_class c \
+             join pg_namespace n on n.oid = c.relnamespace where nspname = 'scratch'"
+        ),
+        "t2:r"
+    );
+    assert_eq!(one(&db, "select count(*)::text from scratch.t2"), "0");
+    let (code, text) = mfb(p, &["run-operation", "cleanup"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        one(
+            &db,
+            "select count(*)::text from pg_namespace where nspname = 'scratch'"
+        ),
+        "0"
+    );
+}

@@ -229,6 +229,72 @@ impl Object for AdapterObject {
                     .map_err(err)?;
                 Ok(Value::from(exists))
             }
+            // dbt-postgres' relation and schema DDL, which packages and hooks call
+            // (e.g. `adapter.drop_relation(this)` in a post-hook).
+            "drop_relation" | "truncate_relation" | "rename_relation" | "create_schema"
+            | "drop_schema" => {
+                let first = arg(
+                    0,
+                    if method == "rename_relation" {
+                        "from_relation"
+                    } else {
+                        "relation"
+                    },
+                )?
+                .ok_or_else(|| err(format!("adapter.{method}() needs a relation")))?;
+                let rel = relation_arg(&first)?;
+                let wh = self.warehouse(method)?;
+                let schema_sql = || {
+                    let schema = rel.schema.clone().unwrap_or_default();
+                    format!("\"{}\"", schema.replace('"', "\"\""))
+                };
+                let kind = |r: &Relation| -> Result<Option<String>, Error> {
+                    if let Some(k) = &r.kind {
+                        return Ok(Some(k.clone()));
+                    }
+                    let found = wh
+                        .get_relation(
+                            r.database.as_deref().unwrap_or_default(),
+                            r.schema.as_deref().unwrap_or_default(),
+                            r.identifier.as_deref().unwrap_or_default(),
+                        )
+                        .map_err(err)?;
+                    Ok(found.and_then(|f| f.kind))
+                };
+                let keyword = |k: &str| match k {
+                    "view" => "view",
+                    "materialized_view" => "materialized view",
+                    _ => "table",
+                };
+                let sql = match method {
+                    "drop_relation" => match kind(&rel)? {
+                        Some(k) => {
+                            format!("drop {} if exists {} cascade", keyword(&k), rel.render())
+                        }
+                        None => return Ok(Value::from(())),
+                    },
+                    "truncate_relation" => format!("truncate table {}", rel.render()),
+                    "rename_relation" => {
+                        let to = arg(1, "to_relation")?
+                            .ok_or_else(|| err("adapter.rename_relation() needs to_relation"))?;
+                        let to = relation_arg(&to)?;
+                        let k = kind(&rel)?.unwrap_or_else(|| "table".to_owned());
+                        format!(
+                            "alter {} {} rename to \"{}\"",
+                            keyword(&k),
+                            rel.render(),
+                            to.identifier
+                                .clone()
+                                .unwrap_or_default()
+                                .replace('"', "\"\"")
+                        )
+                    }
+                    "create_schema" => format!("create schema if not exists {}", schema_sql()),
+                    _ => format!("drop schema if exists {} cascade", schema_sql()),
+                };
+                wh.execute(&sql, false).map_err(err)?;
+                Ok(Value::from(()))
+            }
             "already_exists" => {
                 let (schema, id) = (arg(0, "schema")?, arg(1, "name")?);
                 let rel = self
