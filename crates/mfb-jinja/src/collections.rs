@@ -238,6 +238,31 @@ impl Object for MutDict {
     }
 }
 
+/// A Python tuple (a macro's `varargs`): a sequence that renders as `(1, 2)` / `(1,)`.
+#[derive(Debug)]
+pub struct Tuple(pub Vec<Value>);
+
+impl Object for Tuple {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let i = i64::try_from(key.clone()).ok()?;
+        let len = self.0.len() as i64;
+        let i = if i < 0 { i + len } else { i };
+        usize::try_from(i).ok().and_then(|i| self.0.get(i)).cloned()
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Seq(self.0.len())
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&python_repr(&Value::from_dyn_object(self.clone())))
+    }
+}
+
 /// Deep-copies a value into mutable lists and dicts (for values handed to templates that
 /// users may mutate: `var()`, `config.get()`, `fromjson()`, ...). Other objects are kept.
 pub fn to_mutable(value: &Value) -> Value {
@@ -317,6 +342,20 @@ fn write_repr(value: &Value, out: &mut String) {
                 }
             }
             out.push(quote);
+        }
+        ValueKind::Seq if value.downcast_object_ref::<Tuple>().is_some() => {
+            let items: Vec<Value> = value.try_iter().map(Iterator::collect).unwrap_or_default();
+            out.push('(');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_repr(v, out);
+            }
+            if items.len() == 1 {
+                out.push(',');
+            }
+            out.push(')');
         }
         ValueKind::Seq | ValueKind::Iterable => {
             out.push('[');

@@ -326,7 +326,7 @@ fn repack_extra_args(m: &Value, args: &[Value]) -> Option<Vec<Value>> {
     }
     known.push((
         VARARGS_PARAM.to_owned(),
-        crate::collections::to_mutable(&Value::from(varargs)),
+        Value::from_object(crate::collections::Tuple(varargs)),
     ));
     known.push((
         KWARGS_PARAM.to_owned(),

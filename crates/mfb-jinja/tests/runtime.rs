@@ -418,9 +418,13 @@ fn macros_take_extra_arguments_as_varargs_and_kwargs() {
          {% macro pass(x) %}{{ return(inner(x, **kwargs)) }}{% endmacro %}\n\
          {% macro inner(x, y=2) %}{{ x }}+{{ y }}{% endmacro %}\n\
          {% macro getter() %}{{ kwargs.get('where', 'none') }}{% endmacro %}\n\
-         {% macro strict(a) %}{{ a }}{% endmacro %}",
+         {% macro strict(a) %}{{ a }}{% endmacro %}\n\
+         {% macro va(a) %}{{ varargs }}|{{ varargs[0] }}|{{ varargs[-1] }}|{{ varargs | join(',') }}|{% for v in varargs %}{{ v }}{% endfor %}{% endmacro %}",
     )]);
     assert_eq!(ok(&rt, "{{ kw(1, 2, 3, 4) }}"), "1-2-{}-2");
+    // varargs is a tuple, as in dbt's Jinja: `(3,)`, `(3, 'x')`.
+    assert_eq!(ok(&rt, "{{ va(1, 3) }}"), "(3,)|3|3|3|3");
+    assert_eq!(ok(&rt, "{{ va(1, 3, 'x') }}"), "(3, 'x')|3|x|3,x|3x");
     assert_eq!(ok(&rt, "{{ kw(1, z=5) }}"), "1-B-{'z': 5}-0");
     assert_eq!(ok(&rt, "{{ pass(7, y=9) }}"), "7+9");
     assert_eq!(
