@@ -21,6 +21,8 @@ pub struct CompileOutput {
     pub compiled: Vec<UniqueId>,
     /// Where `target/` is.
     pub target_dir: PathBuf,
+    /// The nodes whose SQL goes to `target/compiled/` ([`write_compiled`]), in order.
+    pub to_write: Vec<UniqueId>,
 }
 
 fn is_ephemeral(node: &Node) -> bool {
@@ -234,129 +236,130 @@ pub fn compile(
     parsed: &mut Parsed,
     selected: &IndexSet<UniqueId>,
 ) -> Result<CompileOutput, Diagnostics> {
+    let output = render_selected(parsed, selected)?;
+    write_compiled(parsed, &output)?;
+    Ok(output)
+}
+
+/// The first half of [`compile`]: renders the selected nodes and stores each one's SQL in
+/// its `compiled_code`, without writing files (see [`write_compiled`]).
+pub fn render_selected(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+) -> Result<CompileOutput, Diagnostics> {
     let run = compile_context(parsed);
     let index = Arc::new(RefIndex::build(&parsed.manifest));
-    // Everything selected, plus the ephemeral models they need.
-    let mut todo: IndexSet<UniqueId> = IndexSet::new();
-    // Hooks are part of every invocation, whatever is selected.
-    let hooks: Vec<UniqueId> = parsed
-        .manifest
-        .nodes
-        .values()
-        .filter(|n| n.resource_type == ResourceType::Operation)
-        .map(|n| n.unique_id.clone())
+    let packages: Vec<&str> = parsed
+        .loaded
+        .project
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
         .collect();
+    let builtin_tests = crate::builtin_tests::BuiltinTests::new(
+        parsed.loaded.runtime.registry(),
+        &packages,
+        parsed.loaded.settings.store_failures,
+    );
+    let nodes = &parsed.manifest.nodes;
+    // Hooks are part of every invocation, whatever is selected.
+    let hooks = nodes
+        .iter()
+        .filter(|(_, n)| n.resource_type == ResourceType::Operation)
+        .map(|(id, _)| id.clone());
     let selected: IndexSet<UniqueId> = selected.iter().cloned().chain(hooks).collect();
     let selected = &selected;
-    for id in selected {
-        let Some(node) = parsed.manifest.nodes.get(id) else {
-            continue;
-        };
-        if matches!(node.resource_type, ResourceType::Seed) {
-            continue;
-        }
-        todo.insert(id.clone());
-    }
-    let mut stack: Vec<UniqueId> = todo.iter().cloned().collect();
+    // Everything selected, plus the ephemeral models they need.
+    let mut todo: IndexSet<UniqueId> = selected
+        .iter()
+        .filter(|id| {
+            nodes
+                .get(*id)
+                .is_some_and(|n| n.resource_type != ResourceType::Seed)
+        })
+        .cloned()
+        .collect();
+    let mut stack: Vec<UniqueId> = todo
+        .iter()
+        .filter(|id| {
+            nodes[*id]
+                .depends_on
+                .nodes
+                .iter()
+                .any(|d| nodes.get(d.as_str()).is_some_and(is_ephemeral))
+        })
+        .cloned()
+        .collect();
     while let Some(id) = stack.pop() {
-        let Some(node) = parsed.manifest.nodes.get(&id) else {
+        let Some(node) = nodes.get(&id) else {
             continue;
         };
         for dep in &node.depends_on.nodes {
-            let dep_id = UniqueId::new(dep.as_str());
-            if parsed.manifest.nodes.get(&dep_id).is_some_and(is_ephemeral)
+            if let Some((dep_id, dep_node)) = nodes.get_key_value(dep.as_str())
+                && is_ephemeral(dep_node)
                 && todo.insert(dep_id.clone())
             {
-                stack.push(dep_id);
+                stack.push(dep_id.clone());
             }
         }
     }
-    let results: Vec<(UniqueId, Result<String, Diagnostic>)> = {
+    let todo: Vec<UniqueId> = todo.into_iter().collect();
+    let results: Vec<Result<String, Diagnostic>> = {
         let parsed_ref = &*parsed;
-        todo.iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .into_par_iter()
+        todo.par_iter()
             .map(|id| {
-                (
-                    id.clone(),
-                    render_node(parsed_ref, &run, &index, &parsed_ref.manifest.nodes[&id]),
-                )
+                let node = &parsed_ref.manifest.nodes[id];
+                match builtin_tests.render(node, &index) {
+                    Some(sql) => Ok(sql),
+                    None => render_node(parsed_ref, &run, &index, node),
+                }
             })
             .collect()
     };
-    let mut bodies: IndexMap<UniqueId, String> = IndexMap::new();
+    let mut bodies: Vec<String> = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
-    for (id, r) in results {
+    for r in results {
         match r {
-            Ok(sql) => {
-                bodies.insert(id, sql);
-            }
+            Ok(sql) => bodies.push(sql),
             Err(d) => errors.push(d),
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let target = target_dir(parsed);
-    let compiled_dir = target.join("compiled");
+    // Ephemeral models become CTEs of the nodes that use them; without any, every body is
+    // final as it is.
+    let finals: Vec<String> = if todo
+        .iter()
+        .any(|id| is_ephemeral(&parsed.manifest.nodes[id]))
+    {
+        let by_id: IndexMap<UniqueId, String> = todo.iter().cloned().zip(bodies).collect();
+        let manifest = &parsed.manifest;
+        todo.par_iter()
+            .map(|id| inject_ctes(manifest, &manifest.nodes[id], &by_id[id], &by_id))
+            .collect()
+    } else {
+        bodies
+    };
     let mut compiled = Vec::new();
-    let mut finals = Vec::new();
-    for id in &todo {
-        let node = &parsed.manifest.nodes[id];
-        let sql = inject_ctes(&parsed.manifest, node, &bodies[id], &bodies);
-        finals.push((id.clone(), sql));
-    }
-    let to_write: Vec<(PathBuf, &String)> = finals
-        .iter()
-        .filter_map(|(id, sql)| {
-            let node = &parsed.manifest.nodes[id];
-            // dbt compile writes no files for snapshots, nor for ephemeral models that were
-            // only pulled in as CTEs.
-            let skip = (is_ephemeral(node) && !selected.contains(id))
-                || node.resource_type == ResourceType::Snapshot
-                // dbt skips empty models: nothing to write or build.
-                || node.raw_code.trim().is_empty();
-            (!skip).then(|| (compiled_path(&compiled_dir, node), sql))
-        })
-        .collect();
-    // Each directory once, then the files in parallel.
-    let dirs: IndexSet<&Path> = to_write.iter().filter_map(|(p, _)| p.parent()).collect();
-    let mut write_errors: Vec<Diagnostic> = dirs
-        .iter()
-        .filter_map(|d| {
-            std::fs::create_dir_all(d).err().map(|e| {
-                Diagnostic::error(
-                    "write-failed",
-                    format!("cannot create {}: {e}", d.display()),
-                )
-                .with_help("check that the target directory is writable")
-            })
-        })
-        .collect();
-    if write_errors.is_empty() {
-        write_errors = to_write
-            .par_iter()
-            .filter_map(|(path, sql)| {
-                std::fs::write(path, sql.as_bytes()).err().map(|e| {
-                    Diagnostic::error(
-                        "write-failed",
-                        format!("cannot write {}: {e}", path.display()),
-                    )
-                    .with_help("check that the target directory is writable")
-                })
-            })
-            .collect();
-    }
-    if !write_errors.is_empty() {
-        return Err(write_errors);
-    }
-    for (id, sql) in finals {
-        if let Some(node) = parsed.manifest.nodes.get_mut(&id) {
-            node.compiled_code = Some(sql);
-            if selected.contains(&id) {
-                compiled.push(id);
-            }
+    let mut to_write = Vec::new();
+    for (id, sql) in todo.into_iter().zip(finals) {
+        let Some(node) = parsed.manifest.nodes.get_mut(&id) else {
+            continue;
+        };
+        // dbt compile writes no files for snapshots, nor for ephemeral models that were
+        // only pulled in as CTEs.
+        let is_selected = selected.contains(&id);
+        let skip = (is_ephemeral(node) && !is_selected)
+            || node.resource_type == ResourceType::Snapshot
+            // dbt skips empty models: nothing to write or build.
+            || node.raw_code.trim().is_empty();
+        node.compiled_code = Some(sql);
+        if !skip {
+            to_write.push(id.clone());
+        }
+        if is_selected {
+            compiled.push(id);
         }
     }
     let order: Vec<UniqueId> = parsed.dag.topo_order();
@@ -365,8 +368,58 @@ pub fn compile(
     compiled.sort_by_key(|id| position.get(id).copied().unwrap_or(usize::MAX));
     Ok(CompileOutput {
         compiled,
-        target_dir: target,
+        target_dir: target_dir(parsed),
+        to_write,
     })
+}
+
+/// The second half of [`compile`]: writes the compiled SQL of `output.to_write` under
+/// `target/compiled/`, each directory created once, the files in parallel.
+pub fn write_compiled(parsed: &Parsed, output: &CompileOutput) -> Result<(), Diagnostics> {
+    let compiled_dir = output.target_dir.join("compiled");
+    let nodes = &parsed.manifest.nodes;
+    let files: Vec<(PathBuf, &str)> = output
+        .to_write
+        .par_iter()
+        .filter_map(|id| {
+            let node = nodes.get(id)?;
+            Some((
+                compiled_path(&compiled_dir, node),
+                node.compiled_code.as_deref().unwrap_or_default(),
+            ))
+        })
+        .collect();
+    let dirs: IndexSet<&Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
+    let write_error = |what: &str, path: &Path, e: std::io::Error| {
+        Diagnostic::error(
+            "write-failed",
+            format!("cannot {what} {}: {e}", path.display()),
+        )
+        .with_help("check that the target directory is writable")
+    };
+    let mut errors: Diagnostics = dirs
+        .iter()
+        .filter_map(|d| {
+            std::fs::create_dir_all(d)
+                .err()
+                .map(|e| write_error("create", d, e))
+        })
+        .collect();
+    if errors.is_empty() {
+        errors = files
+            .par_iter()
+            .filter_map(|(path, sql)| {
+                std::fs::write(path, sql.as_bytes())
+                    .err()
+                    .map(|e| write_error("write", path, e))
+            })
+            .collect();
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// `target/compiled/<package>/<original_file_path>` (for generic tests,
