@@ -262,53 +262,66 @@ pub fn render_selected(
         parsed.loaded.settings.store_failures,
     );
     let nodes = &parsed.manifest.nodes;
+    // Nodes are handled by their position in the manifest from here on, so that no id is
+    // hashed again. Each `todo` entry: position, and whether it counts as selected.
+    let mut todo: Vec<(usize, bool)> = selected
+        .iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .filter_map(|id| {
+            let (i, _, node) = nodes.get_full(id)?;
+            (node.resource_type != ResourceType::Seed).then_some((i, true))
+        })
+        .collect();
     // Hooks are part of every invocation, whatever is selected.
-    let hooks = nodes
-        .iter()
-        .filter(|(_, n)| n.resource_type == ResourceType::Operation)
-        .map(|(id, _)| id.clone());
-    let selected: IndexSet<UniqueId> = selected.iter().cloned().chain(hooks).collect();
-    let selected = &selected;
-    // Everything selected, plus the ephemeral models they need.
-    let mut todo: IndexSet<UniqueId> = selected
-        .iter()
-        .filter(|id| {
-            nodes
-                .get(*id)
-                .is_some_and(|n| n.resource_type != ResourceType::Seed)
+    let (hooks, any_ephemeral) = (0..nodes.len())
+        .into_par_iter()
+        .map(|i| {
+            let node = &nodes[i];
+            let hook = node.resource_type == ResourceType::Operation;
+            (hook.then_some(i), is_ephemeral(node))
         })
-        .cloned()
-        .collect();
-    let mut stack: Vec<UniqueId> = todo
-        .iter()
-        .filter(|id| {
-            nodes[*id]
-                .depends_on
-                .nodes
-                .iter()
-                .any(|d| nodes.get(d.as_str()).is_some_and(is_ephemeral))
-        })
-        .cloned()
-        .collect();
-    while let Some(id) = stack.pop() {
-        let Some(node) = nodes.get(&id) else {
-            continue;
-        };
-        for dep in &node.depends_on.nodes {
-            if let Some((dep_id, dep_node)) = nodes.get_key_value(dep.as_str())
-                && is_ephemeral(dep_node)
-                && todo.insert(dep_id.clone())
-            {
-                stack.push(dep_id.clone());
+        .fold(
+            || (Vec::new(), false),
+            |(mut hooks, eph), (hook, e)| {
+                hooks.extend(hook);
+                (hooks, eph || e)
+            },
+        )
+        .reduce(
+            || (Vec::new(), false),
+            |(mut a, ea), (b, eb)| {
+                a.extend(b);
+                (a, ea || eb)
+            },
+        );
+    for i in hooks {
+        if !selected.contains(nodes.get_index(i).map_or("", |(id, _)| id.as_str())) {
+            todo.push((i, true));
+        }
+    }
+    if any_ephemeral {
+        // Plus the ephemeral models the nodes need (recursively), which are compiled as
+        // CTEs but not selected themselves.
+        let mut seen: IndexSet<usize> = todo.iter().map(|(i, _)| *i).collect();
+        let mut stack: Vec<usize> = seen.iter().copied().collect();
+        while let Some(i) = stack.pop() {
+            for dep in &nodes[i].depends_on.nodes {
+                if let Some((d, _, dep_node)) = nodes.get_full(dep.as_str())
+                    && is_ephemeral(dep_node)
+                    && seen.insert(d)
+                {
+                    stack.push(d);
+                    todo.push((d, false));
+                }
             }
         }
     }
-    let todo: Vec<UniqueId> = todo.into_iter().collect();
     let results: Vec<Result<String, Diagnostic>> = {
         let parsed_ref = &*parsed;
         todo.par_iter()
-            .map(|id| {
-                let node = &parsed_ref.manifest.nodes[id];
+            .map(|&(i, _)| {
+                let node = &parsed_ref.manifest.nodes[i];
                 match builtin_tests.render(node, &index) {
                     Some(sql) => Ok(sql),
                     None => render_node(parsed_ref, &run, &index, node),
@@ -329,28 +342,44 @@ pub fn render_selected(
     }
     // Ephemeral models become CTEs of the nodes that use them; without any, every body is
     // final as it is.
-    let finals: Vec<String> = if todo
-        .iter()
-        .any(|id| is_ephemeral(&parsed.manifest.nodes[id]))
-    {
-        let by_id: IndexMap<UniqueId, String> = todo.iter().cloned().zip(bodies).collect();
+    let finals: Vec<String> = if any_ephemeral {
         let manifest = &parsed.manifest;
+        let by_id: IndexMap<UniqueId, String> = todo
+            .iter()
+            .map(|&(i, _)| manifest.nodes.get_index(i).map(|(id, _)| id.clone()))
+            .zip(bodies)
+            .filter_map(|(id, body)| Some((id?, body)))
+            .collect();
         todo.par_iter()
-            .map(|id| inject_ctes(manifest, &manifest.nodes[id], &by_id[id], &by_id))
+            .map(|&(i, _)| {
+                let node = &manifest.nodes[i];
+                inject_ctes(manifest, node, &by_id[&node.unique_id], &by_id)
+            })
             .collect()
     } else {
         bodies
     };
+    // Where each node stands in the DAG's order, by manifest position.
+    let mut topo_position = vec![usize::MAX; parsed.manifest.nodes.len()];
+    for (pos, i) in parsed
+        .dag
+        .topo_order()
+        .par_iter()
+        .enumerate()
+        .filter_map(|(pos, id)| Some((pos, parsed.manifest.nodes.get_index_of(id)?)))
+        .collect::<Vec<_>>()
+    {
+        topo_position[i] = pos;
+    }
     let mut compiled = Vec::new();
     let mut to_write = Vec::new();
-    for (id, sql) in todo.into_iter().zip(finals) {
-        let Some(node) = parsed.manifest.nodes.get_mut(&id) else {
+    for (&(i, is_selected), sql) in todo.iter().zip(finals) {
+        let Some((id, node)) = parsed.manifest.nodes.get_index_mut(i) else {
             continue;
         };
         // dbt compile writes no files for snapshots, nor for ephemeral models that were
         // only pulled in as CTEs.
-        let is_selected = selected.contains(&id);
-        let skip = (is_ephemeral(node) && !is_selected)
+        let skip = (!is_selected && is_ephemeral(node))
             || node.resource_type == ResourceType::Snapshot
             // dbt skips empty models: nothing to write or build.
             || node.raw_code.trim().is_empty();
@@ -359,15 +388,12 @@ pub fn render_selected(
             to_write.push(id.clone());
         }
         if is_selected {
-            compiled.push(id);
+            compiled.push((topo_position[i], id.clone()));
         }
     }
-    let order: Vec<UniqueId> = parsed.dag.topo_order();
-    let position: std::collections::HashMap<&UniqueId, usize> =
-        order.iter().enumerate().map(|(i, id)| (id, i)).collect();
-    compiled.sort_by_key(|id| position.get(id).copied().unwrap_or(usize::MAX));
+    compiled.sort_by_key(|(pos, _)| *pos);
     Ok(CompileOutput {
-        compiled,
+        compiled: compiled.into_iter().map(|(_, id)| id).collect(),
         target_dir: target_dir(parsed),
         to_write,
     })

@@ -54,7 +54,19 @@ pub fn write_manifest_json<W: std::io::Write>(
             nodes
                 .par_chunks(256)
                 .map(|chunk| -> serde_json::Result<Vec<u8>> {
-                    let mut buf = Vec::with_capacity(chunk.len() * 2048);
+                    // Sized up front: growing a buffer of megabytes copies it each time.
+                    let size: usize = chunk
+                        .iter()
+                        .map(|(_, n)| {
+                            3072 + (n.raw_code.len()
+                                + n.compiled_code.as_ref().map_or(0, String::len)
+                                + n.description.len())
+                                * 5
+                                / 4
+                                + 512 * n.columns.len()
+                        })
+                        .sum();
+                    let mut buf = Vec::with_capacity(size);
                     for (id, n) in chunk {
                         buf.push(b',');
                         serde_json::to_writer(&mut buf, id.as_str())?;
