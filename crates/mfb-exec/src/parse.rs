@@ -171,10 +171,7 @@ fn root_override(
     (!config.is_empty()).then_some(config)
 }
 
-fn columns_of(
-    props: &[ColumnProps],
-    docs: &HashMap<String, String>,
-) -> IndexMap<String, ColumnInfo> {
+fn columns_of(props: &[ColumnProps], docs: &Docs) -> IndexMap<String, ColumnInfo> {
     props
         .iter()
         .map(|c| {
@@ -194,17 +191,47 @@ fn columns_of(
         .collect()
 }
 
+/// Doc blocks by name, and the descriptions rendered with them so far: a large project
+/// repeats a few `{{ doc('...') }}` descriptions on thousands of columns.
+struct Docs {
+    by_name: HashMap<String, String>,
+    rendered: std::sync::RwLock<HashMap<String, String>>,
+}
+
+impl Docs {
+    fn new(by_name: HashMap<String, String>) -> Self {
+        Docs {
+            by_name,
+            rendered: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+}
+
 /// Replaces `{{ doc('name') }}` in a description with the doc block's text.
-fn render_docs(text: &str, docs: &HashMap<String, String>) -> String {
+fn render_docs(text: &str, docs: &Docs) -> String {
     if !text.contains("doc(") {
         return text.to_owned();
     }
-    DOC_CALL
+    let cached = docs
+        .rendered
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(text)
+        .cloned();
+    if let Some(done) = cached {
+        return done;
+    }
+    let done = DOC_CALL
         .replace_all(text, |c: &regex::Captures<'_>| {
             let name = c.get(2).map_or(&c[1], |m| m.as_str());
-            docs.get(name).cloned().unwrap_or_default()
+            docs.by_name.get(name).cloned().unwrap_or_default()
         })
-        .into_owned()
+        .into_owned();
+    docs.rendered
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(text.to_owned(), done.clone());
+    done
 }
 
 fn new_node(
@@ -264,7 +291,7 @@ fn default_materialized(rt: ResourceType) -> &'static str {
 fn apply_props(
     node: &mut Node,
     props: Option<&&NodeProps>,
-    docs: &HashMap<String, String>,
+    docs: &Docs,
 ) -> IndexMap<String, Value> {
     let Some(p) = props else {
         return IndexMap::new();
@@ -342,6 +369,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             );
         }
     }
+    let docs_by_name = Docs::new(docs_by_name);
 
     // 1. Nodes from files, with their project + properties config.
     let mut pending: Vec<Pending> = Vec::new();
