@@ -3,6 +3,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: parsing and compiling a large project
+/// allocates millions of small strings and maps from several threads at once.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let status = mfb_cli::run(std::env::args_os());
     ExitCode::from(status as u8)

@@ -21,6 +21,8 @@ pub struct CompileOutput {
     pub compiled: Vec<UniqueId>,
     /// Where `target/` is.
     pub target_dir: PathBuf,
+    /// The nodes whose SQL goes to `target/compiled/` ([`write_compiled`]), in order.
+    pub to_write: Vec<UniqueId>,
 }
 
 fn is_ephemeral(node: &Node) -> bool {
@@ -243,7 +245,9 @@ pub fn compile(
     parsed: &mut Parsed,
     selected: &IndexSet<UniqueId>,
 ) -> Result<CompileOutput, Diagnostics> {
-    compile_with(parsed, selected, false)
+    let output = render_selected(parsed, selected)?;
+    write_compiled(parsed, &output)?;
+    Ok(output)
 }
 
 /// [`compile`] before a run: nodes whose rendering reads the database (introspective
@@ -255,10 +259,21 @@ pub fn compile_for_run(
     parsed: &mut Parsed,
     selected: &IndexSet<UniqueId>,
 ) -> Result<CompileOutput, Diagnostics> {
-    compile_with(parsed, selected, true)
+    let output = render_selected_with(parsed, selected, true)?;
+    write_compiled(parsed, &output)?;
+    Ok(output)
 }
 
-fn compile_with(
+/// The first half of [`compile`]: renders the selected nodes and stores each one's SQL in
+/// its `compiled_code`, without writing files (see [`write_compiled`]).
+pub fn render_selected(
+    parsed: &mut Parsed,
+    selected: &IndexSet<UniqueId>,
+) -> Result<CompileOutput, Diagnostics> {
+    render_selected_with(parsed, selected, false)
+}
+
+fn render_selected_with(
     parsed: &mut Parsed,
     selected: &IndexSet<UniqueId>,
     defer: bool,
@@ -269,168 +284,202 @@ fn compile_with(
         compile_context(parsed)
     };
     let index = Arc::new(RefIndex::build(&parsed.manifest));
-    // Everything selected, plus the ephemeral models they need.
-    let mut todo: IndexSet<UniqueId> = IndexSet::new();
-    // Hooks are part of every invocation, whatever is selected.
-    let hooks: Vec<UniqueId> = parsed
-        .manifest
-        .nodes
-        .values()
-        .filter(|n| n.resource_type == ResourceType::Operation)
-        .map(|n| n.unique_id.clone())
+    let packages: Vec<&str> = parsed
+        .loaded
+        .project
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
         .collect();
-    let selected: IndexSet<UniqueId> = selected.iter().cloned().chain(hooks).collect();
-    let selected = &selected;
-    for id in selected {
-        let Some(node) = parsed.manifest.nodes.get(id) else {
-            continue;
-        };
-        if matches!(node.resource_type, ResourceType::Seed) {
-            continue;
+    let builtin_tests = crate::builtin_tests::BuiltinTests::new(
+        parsed.loaded.runtime.registry(),
+        &packages,
+        parsed.loaded.settings.store_failures,
+    );
+    let nodes = &parsed.manifest.nodes;
+    // Nodes are handled by their position in the manifest from here on, so that no id is
+    // hashed again. Each `todo` entry: position, and whether it counts as selected.
+    let mut todo: Vec<(usize, bool)> = selected
+        .iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .filter_map(|id| {
+            let (i, _, node) = nodes.get_full(id)?;
+            (node.resource_type != ResourceType::Seed).then_some((i, true))
+        })
+        .collect();
+    // Hooks are part of every invocation, whatever is selected.
+    let (hooks, any_ephemeral) = (0..nodes.len())
+        .into_par_iter()
+        .map(|i| {
+            let node = &nodes[i];
+            let hook = node.resource_type == ResourceType::Operation;
+            (hook.then_some(i), is_ephemeral(node))
+        })
+        .fold(
+            || (Vec::new(), false),
+            |(mut hooks, eph), (hook, e)| {
+                hooks.extend(hook);
+                (hooks, eph || e)
+            },
+        )
+        .reduce(
+            || (Vec::new(), false),
+            |(mut a, ea), (b, eb)| {
+                a.extend(b);
+                (a, ea || eb)
+            },
+        );
+    for i in hooks {
+        if !selected.contains(nodes.get_index(i).map_or("", |(id, _)| id.as_str())) {
+            todo.push((i, true));
         }
-        todo.insert(id.clone());
     }
-    let mut stack: Vec<UniqueId> = todo.iter().cloned().collect();
-    while let Some(id) = stack.pop() {
-        let Some(node) = parsed.manifest.nodes.get(&id) else {
-            continue;
-        };
-        for dep in &node.depends_on.nodes {
-            let dep_id = UniqueId::new(dep.as_str());
-            if parsed.manifest.nodes.get(&dep_id).is_some_and(is_ephemeral)
-                && todo.insert(dep_id.clone())
-            {
-                stack.push(dep_id);
+    if any_ephemeral {
+        // Plus the ephemeral models the nodes need (recursively), which are compiled as
+        // CTEs but not selected themselves.
+        let mut seen: IndexSet<usize> = todo.iter().map(|(i, _)| *i).collect();
+        let mut stack: Vec<usize> = seen.iter().copied().collect();
+        while let Some(i) = stack.pop() {
+            for dep in &nodes[i].depends_on.nodes {
+                if let Some((d, _, dep_node)) = nodes.get_full(dep.as_str())
+                    && is_ephemeral(dep_node)
+                    && seen.insert(d)
+                {
+                    stack.push(d);
+                    todo.push((d, false));
+                }
             }
         }
     }
-    let results: Vec<(UniqueId, Result<String, Diagnostic>)> = {
+    let results: Vec<Result<String, Diagnostic>> = {
         let parsed_ref = &*parsed;
-        todo.iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    render_node(parsed_ref, &run, &index, &parsed_ref.manifest.nodes[&id]),
-                )
+        todo.par_iter()
+            .map(|&(i, _)| {
+                let node = &parsed_ref.manifest.nodes[i];
+                match builtin_tests.render(node, &index) {
+                    Some(sql) => Ok(sql),
+                    None => render_node(parsed_ref, &run, &index, node),
+                }
             })
             .collect()
     };
-    let mut bodies: IndexMap<UniqueId, String> = IndexMap::new();
+    // Before a run, a node that read the database waits to be compiled when it runs.
+    let mut deferred: Vec<bool> = results
+        .iter()
+        .map(|r| defer && r.as_ref().is_err_and(reads_database))
+        .collect();
     let mut errors = Vec::new();
-    let mut deferred: std::collections::HashSet<UniqueId> = std::collections::HashSet::new();
-    for (id, r) in results {
-        match r {
-            Ok(sql) => {
-                bodies.insert(id, sql);
+    let mut results: Vec<Option<String>> = results
+        .into_iter()
+        .zip(&deferred)
+        .map(|(r, &d)| match r {
+            Ok(sql) => Some(sql),
+            Err(_) if d => None,
+            Err(e) => {
+                errors.push(e);
+                None
             }
-            Err(d) if defer && reads_database(&d) => {
-                deferred.insert(id);
-            }
-            Err(d) => errors.push(d),
-        }
-    }
+        })
+        .collect();
     if !errors.is_empty() {
         return Err(errors);
     }
-    // A node that inlines a deferred ephemeral model waits for it.
-    loop {
-        let more: Vec<UniqueId> = todo
-            .iter()
-            .filter(|id| !deferred.contains(*id))
-            .filter(|id| {
-                parsed.manifest.nodes[*id].depends_on.nodes.iter().any(|d| {
-                    let d = UniqueId::new(d.as_str());
-                    deferred.contains(&d) && parsed.manifest.nodes.get(&d).is_some_and(is_ephemeral)
+    if deferred.iter().any(|d| *d) {
+        // A node that inlines a deferred ephemeral model waits for it.
+        let nodes = &parsed.manifest.nodes;
+        loop {
+            let waiting: std::collections::HashSet<&str> = todo
+                .iter()
+                .zip(&deferred)
+                .filter(|(_, d)| **d)
+                .map(|(&(i, _), _)| nodes[i].unique_id.as_str())
+                .collect();
+            let more: Vec<usize> = (0..todo.len())
+                .filter(|&k| !deferred[k])
+                .filter(|&k| {
+                    nodes[todo[k].0].depends_on.nodes.iter().any(|d| {
+                        waiting.contains(d.as_str())
+                            && nodes.get(d.as_str()).is_some_and(is_ephemeral)
+                    })
                 })
-            })
-            .cloned()
-            .collect();
-        if more.is_empty() {
-            break;
-        }
-        for id in more {
-            bodies.shift_remove(&id);
-            deferred.insert(id);
-        }
-    }
-    todo.retain(|id| !deferred.contains(id));
-    for (id, body) in &bodies {
-        if is_ephemeral(&parsed.manifest.nodes[id]) {
-            parsed.ephemeral_bodies.insert(id.clone(), body.clone());
-        }
-    }
-    parsed.deferred.extend(deferred);
-    let target = target_dir(parsed);
-    let compiled_dir = target.join("compiled");
-    let mut compiled = Vec::new();
-    let mut finals = Vec::new();
-    for id in &todo {
-        let node = &parsed.manifest.nodes[id];
-        let sql = inject_ctes(&parsed.manifest, node, &bodies[id], &bodies);
-        finals.push((id.clone(), sql));
-    }
-    let to_write: Vec<(PathBuf, &String)> = finals
-        .iter()
-        .filter_map(|(id, sql)| {
-            let node = &parsed.manifest.nodes[id];
-            // dbt compile writes no files for snapshots, nor for ephemeral models that were
-            // only pulled in as CTEs.
-            let skip = (is_ephemeral(node) && !selected.contains(id))
-                || node.resource_type == ResourceType::Snapshot
-                // dbt skips empty models: nothing to write or build.
-                || node.raw_code.trim().is_empty();
-            (!skip).then(|| (compiled_path(&compiled_dir, node), sql))
-        })
-        .collect();
-    // Each directory once, then the files in parallel.
-    let dirs: IndexSet<&Path> = to_write.iter().filter_map(|(p, _)| p.parent()).collect();
-    let mut write_errors: Vec<Diagnostic> = dirs
-        .iter()
-        .filter_map(|d| {
-            std::fs::create_dir_all(d).err().map(|e| {
-                Diagnostic::error(
-                    "write-failed",
-                    format!("cannot create {}: {e}", d.display()),
-                )
-                .with_help("check that the target directory is writable")
-            })
-        })
-        .collect();
-    if write_errors.is_empty() {
-        write_errors = to_write
-            .par_iter()
-            .filter_map(|(path, sql)| {
-                std::fs::write(path, sql.as_bytes()).err().map(|e| {
-                    Diagnostic::error(
-                        "write-failed",
-                        format!("cannot write {}: {e}", path.display()),
-                    )
-                    .with_help("check that the target directory is writable")
-                })
-            })
-            .collect();
-    }
-    if !write_errors.is_empty() {
-        return Err(write_errors);
-    }
-    for (id, sql) in finals {
-        if let Some(node) = parsed.manifest.nodes.get_mut(&id) {
-            node.compiled_code = Some(sql);
-            if selected.contains(&id) {
-                compiled.push(id);
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            for k in more {
+                deferred[k] = true;
+                results[k] = None;
             }
         }
+        for (&(i, _), _) in todo.iter().zip(&deferred).filter(|(_, d)| **d) {
+            parsed.deferred.insert(nodes[i].unique_id.clone());
+        }
+        let mut keep = deferred.iter().map(|d| !d);
+        todo.retain(|_| keep.next().unwrap_or(true));
     }
-    let order: Vec<UniqueId> = parsed.dag.topo_order();
-    let position: std::collections::HashMap<&UniqueId, usize> =
-        order.iter().enumerate().map(|(i, id)| (id, i)).collect();
-    compiled.sort_by_key(|id| position.get(id).copied().unwrap_or(usize::MAX));
+    let bodies: Vec<String> = results.into_iter().flatten().collect();
+    // Ephemeral models become CTEs of the nodes that use them; without any, every body is
+    // final as it is.
+    let finals: Vec<String> = if any_ephemeral {
+        let manifest = &parsed.manifest;
+        let by_id: IndexMap<UniqueId, String> = todo
+            .iter()
+            .map(|&(i, _)| manifest.nodes.get_index(i).map(|(id, _)| id.clone()))
+            .zip(bodies)
+            .filter_map(|(id, body)| Some((id?, body)))
+            .collect();
+        for (id, body) in &by_id {
+            if manifest.nodes.get(id).is_some_and(is_ephemeral) {
+                parsed.ephemeral_bodies.insert(id.clone(), body.clone());
+            }
+        }
+        todo.par_iter()
+            .map(|&(i, _)| {
+                let node = &manifest.nodes[i];
+                inject_ctes(manifest, node, &by_id[&node.unique_id], &by_id)
+            })
+            .collect()
+    } else {
+        bodies
+    };
+    // Where each node stands in the DAG's order, by manifest position.
+    let mut topo_position = vec![usize::MAX; parsed.manifest.nodes.len()];
+    for (pos, i) in parsed
+        .dag
+        .topo_order()
+        .par_iter()
+        .enumerate()
+        .filter_map(|(pos, id)| Some((pos, parsed.manifest.nodes.get_index_of(id)?)))
+        .collect::<Vec<_>>()
+    {
+        topo_position[i] = pos;
+    }
+    let mut compiled = Vec::new();
+    let mut to_write = Vec::new();
+    for (&(i, is_selected), sql) in todo.iter().zip(finals) {
+        let Some((id, node)) = parsed.manifest.nodes.get_index_mut(i) else {
+            continue;
+        };
+        // dbt compile writes no files for snapshots, nor for ephemeral models that were
+        // only pulled in as CTEs.
+        let skip = (!is_selected && is_ephemeral(node))
+            || node.resource_type == ResourceType::Snapshot
+            // dbt skips empty models: nothing to write or build.
+            || node.raw_code.trim().is_empty();
+        node.compiled_code = Some(sql);
+        if !skip {
+            to_write.push(id.clone());
+        }
+        if is_selected {
+            compiled.push((topo_position[i], id.clone()));
+        }
+    }
+    compiled.sort_by_key(|(pos, _)| *pos);
     Ok(CompileOutput {
-        compiled,
-        target_dir: target,
+        compiled: compiled.into_iter().map(|(_, id)| id).collect(),
+        target_dir: target_dir(parsed),
+        to_write,
     })
 }
 
@@ -438,6 +487,55 @@ fn compile_with(
 fn reads_database(d: &Diagnostic) -> bool {
     let marker = crate::warehouse::NEEDS_DATABASE;
     d.message.contains(marker) || d.notes.iter().any(|n| n.contains(marker))
+}
+
+/// The second half of [`compile`]: writes the compiled SQL of `output.to_write` under
+/// `target/compiled/`, each directory created once, the files in parallel.
+pub fn write_compiled(parsed: &Parsed, output: &CompileOutput) -> Result<(), Diagnostics> {
+    let compiled_dir = output.target_dir.join("compiled");
+    let nodes = &parsed.manifest.nodes;
+    let files: Vec<(PathBuf, &str)> = output
+        .to_write
+        .par_iter()
+        .filter_map(|id| {
+            let node = nodes.get(id)?;
+            Some((
+                compiled_path(&compiled_dir, node),
+                node.compiled_code.as_deref().unwrap_or_default(),
+            ))
+        })
+        .collect();
+    let dirs: IndexSet<&Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
+    let write_error = |what: &str, path: &Path, e: std::io::Error| {
+        Diagnostic::error(
+            "write-failed",
+            format!("cannot {what} {}: {e}", path.display()),
+        )
+        .with_help("check that the target directory is writable")
+    };
+    let mut errors: Diagnostics = dirs
+        .iter()
+        .filter_map(|d| {
+            std::fs::create_dir_all(d)
+                .err()
+                .map(|e| write_error("create", d, e))
+        })
+        .collect();
+    if errors.is_empty() {
+        errors = files
+            .par_iter()
+            .filter_map(|(path, sql)| {
+                std::fs::write(path, sql.as_bytes())
+                    .err()
+                    .map(|e| write_error("write", path, e))
+            })
+            .collect();
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// `target/compiled/<package>/<original_file_path>` (for generic tests,

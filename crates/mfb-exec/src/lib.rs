@@ -6,6 +6,7 @@
 //! the selected nodes against their resolved relations and writes `target/`. This crate is
 //! the only one that knows the order of those stages.
 
+pub mod builtin_tests;
 pub mod catalog;
 pub mod compile;
 pub mod context;

@@ -77,7 +77,8 @@ static DOC_CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"\{\{\s*doc\(\s*['"]([\w.]+)['"]\s*(?:,\s*['"](\w+)['"]\s*)?\)\s*\}\}"#)
         .expect("valid regex")
 });
-static DEP_CALL: LazyLock<Regex> = LazyLock::new(|| {
+/// `ref('m')`, `ref('pkg', 'm')` or `source('s', 't')`, as a whole string.
+pub(crate) static DEP_CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\s*(ref|source)\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$"#)
         .expect("valid regex")
 });
@@ -175,10 +176,7 @@ fn root_override(
     (!config.is_empty()).then_some(config)
 }
 
-fn columns_of(
-    props: &[ColumnProps],
-    docs: &HashMap<String, String>,
-) -> IndexMap<String, ColumnInfo> {
+fn columns_of(props: &[ColumnProps], docs: &Docs) -> IndexMap<String, ColumnInfo> {
     props
         .iter()
         .map(|c| {
@@ -198,17 +196,47 @@ fn columns_of(
         .collect()
 }
 
+/// Doc blocks by name, and the descriptions rendered with them so far: a large project
+/// repeats a few `{{ doc('...') }}` descriptions on thousands of columns.
+struct Docs {
+    by_name: HashMap<String, String>,
+    rendered: std::sync::RwLock<HashMap<String, String>>,
+}
+
+impl Docs {
+    fn new(by_name: HashMap<String, String>) -> Self {
+        Docs {
+            by_name,
+            rendered: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+}
+
 /// Replaces `{{ doc('name') }}` in a description with the doc block's text.
-fn render_docs(text: &str, docs: &HashMap<String, String>) -> String {
+fn render_docs(text: &str, docs: &Docs) -> String {
     if !text.contains("doc(") {
         return text.to_owned();
     }
-    DOC_CALL
+    let cached = docs
+        .rendered
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(text)
+        .cloned();
+    if let Some(done) = cached {
+        return done;
+    }
+    let done = DOC_CALL
         .replace_all(text, |c: &regex::Captures<'_>| {
             let name = c.get(2).map_or(&c[1], |m| m.as_str());
-            docs.get(name).cloned().unwrap_or_default()
+            docs.by_name.get(name).cloned().unwrap_or_default()
         })
-        .into_owned()
+        .into_owned();
+    docs.rendered
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(text.to_owned(), done.clone());
+    done
 }
 
 fn new_node(
@@ -268,7 +296,7 @@ fn default_materialized(rt: ResourceType) -> &'static str {
 fn apply_props(
     node: &mut Node,
     props: Option<&&NodeProps>,
-    docs: &HashMap<String, String>,
+    docs: &Docs,
 ) -> IndexMap<String, Value> {
     let Some(p) = props else {
         return IndexMap::new();
@@ -346,6 +374,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             );
         }
     }
+    let docs_by_name = Docs::new(docs_by_name);
 
     // 1. Nodes from files, with their project + properties config.
     let mut pending: Vec<Pending> = Vec::new();
@@ -361,129 +390,141 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             index(&pkg.properties.analyses),
         );
         let versioned = versioned_models(&pkg.properties.models);
-        for file in &pkg.files {
-            let display = format!("{prefix}{}", file.path);
-            #[allow(clippy::type_complexity)]
-            let (rt, tree, props): (
-                ResourceType,
-                fn(&Package) -> &ConfigTree,
-                Option<&HashMap<String, &NodeProps>>,
-            ) = match file.kind {
-                FileKind::Model => (ResourceType::Model, |p| &p.models, Some(&models)),
-                FileKind::Seed => (ResourceType::Seed, |p| &p.seeds, Some(&seeds)),
-                FileKind::Analysis => (ResourceType::Analysis, |p| &p.analyses, Some(&analyses)),
-                FileKind::SingularTest => (ResourceType::Test, |p| &p.tests, None),
-                FileKind::Snapshot => (ResourceType::Snapshot, |p| &p.snapshots, Some(&snaps)),
-                // dbt 1.9+: `snapshots:` entries with `relation:` are snapshots of their own.
-                FileKind::Properties => (ResourceType::Snapshot, |p| &p.snapshots, Some(&snaps)),
-                _ => continue,
-            };
-            let from_yaml = file.kind == FileKind::Properties;
-            let bodies: Vec<(String, Arc<str>)> = if from_yaml {
-                yaml_snapshots(&pkg.properties.snapshots, &file.path, &display, &mut errors)
-            } else if rt == ResourceType::Snapshot {
-                let found: Vec<_> = SNAPSHOT_BLOCK
-                    .captures_iter(&file.contents)
-                    .map(|c| (c[1].to_owned(), Arc::from(&c[2])))
-                    .collect();
-                if found.is_empty() && !file.contents.trim().is_empty() {
-                    errors.push(
-                        Diagnostic::error("snapshot-block-missing", "snapshot file has no `{% snapshot name %}...{% endsnapshot %}` block")
-                            .at(Location::file(&display))
-                            .with_help("wrap the snapshot's select in {% snapshot my_snapshot %} ... {% endsnapshot %}"),
-                    );
-                }
-                found
-            } else {
-                let raw: Arc<str> = if rt == ResourceType::Seed {
-                    Arc::from("")
-                } else {
-                    file.contents.clone()
-                };
-                vec![(stem(&file.path), raw)]
-            };
-            for (name, raw) in bodies {
-                // `dim_accounts_v2.sql` is version 2 of model `dim_accounts` when the
-                // properties declare versions.
-                let version = (rt == ResourceType::Model)
-                    .then(|| versioned.get(&name))
-                    .flatten()
-                    .cloned();
-                let name = version.as_ref().map_or(name, |v| v.model.clone());
-                // dbt's fqn: analyses sit under `analysis`, snapshots under their file's stem.
-                let mut fqn = vec![pkg.name.clone()];
-                if rt == ResourceType::Analysis {
-                    fqn.push("analysis".to_owned());
-                }
-                fqn.extend(dirs(&file.resource_path));
-                if rt == ResourceType::Snapshot && !from_yaml {
-                    fqn.push(stem(&file.path));
-                }
-                fqn.push(name.clone());
-                if let Some(v) = &version {
-                    fqn.push(format!("v{}", v.version));
-                }
-                let mut node = new_node(rt, pkg, file, name, fqn, raw.clone(), &display);
-                if rt == ResourceType::Seed {
-                    node.checksum = seed_checksum(&pkg.root.join(&file.path), &file.path);
-                }
-                if let Some(v) = version {
-                    node.unique_id =
-                        UniqueId::new(format!("model.{}.{}.v{}", pkg.name, node.name, v.version));
-                    node.alias = format!("{}_v{}", node.name, v.version);
-                    node.version = Some(v.version);
-                    node.latest_version = Some(v.latest);
-                }
-                if from_yaml {
-                    // As dbt records them: `path` names a virtual SQL file beside the YAML.
-                    node.path = format!("{}/{}.sql", file.resource_path, node.name);
-                    node.checksum = sha256(raw.trim());
-                    let line = snaps.get(&node.name).map_or(0, |p| p.origin.line);
-                    node.defined_at = Location::new(&display, line, 0);
-                }
-                let late_config = root_override(root, pkg, tree, &node.fqn);
-                let mut config = project_config(root, pkg, tree, &node.fqn);
-                let node_props = props.and_then(|m| m.get(&node.name)).copied();
-                let mut prop_config = apply_props(&mut node, node_props.as_ref(), &docs_by_name);
-                // Properties YAML config values may be Jinja, like dbt_project.yml's.
-                if prop_config.values().any(has_jinja) {
-                    let mut value = Value::Object(prop_config.clone().into_iter().collect());
-                    let renderer = crate::load::YamlRenderer {
-                        runtime: &loaded.runtime,
-                        run: loaded.run.clone(),
-                        package: &pkg.name,
+        // Each file on its own: in parallel, results kept in file order.
+        let per_file: Vec<(Vec<Pending>, Diagnostics)> = pkg
+            .files
+            .par_iter()
+            .map(|file| {
+                let mut pending: Vec<Pending> = Vec::new();
+                let mut errors: Diagnostics = Vec::new();
+                    let display = format!("{prefix}{}", file.path);
+                    #[allow(clippy::type_complexity)]
+                    let (rt, tree, props): (
+                        ResourceType,
+                        fn(&Package) -> &ConfigTree,
+                        Option<&HashMap<String, &NodeProps>>,
+                    ) = match file.kind {
+                        FileKind::Model => (ResourceType::Model, |p| &p.models, Some(&models)),
+                        FileKind::Seed => (ResourceType::Seed, |p| &p.seeds, Some(&seeds)),
+                        FileKind::Analysis => (ResourceType::Analysis, |p| &p.analyses, Some(&analyses)),
+                        FileKind::SingularTest => (ResourceType::Test, |p| &p.tests, None),
+                        FileKind::Snapshot => (ResourceType::Snapshot, |p| &p.snapshots, Some(&snaps)),
+                        // dbt 1.9+: `snapshots:` entries with `relation:` are snapshots of their own.
+                        FileKind::Properties => (ResourceType::Snapshot, |p| &p.snapshots, Some(&snaps)),
+                        _ => return (pending, errors),
                     };
-                    let at = Location::new(
-                        format!(
-                            "{}{}",
-                            display_prefix(project, pkg),
-                            node.patch_path
-                                .as_deref()
-                                .and_then(|p| p.split_once("://"))
-                                .map_or("", |(_, f)| f)
-                        ),
-                        node_props.map_or(0, |p| p.origin.line),
-                        0,
-                    );
-                    match mfb_project::config::render_config_strings(&mut value, &renderer, &at) {
-                        Ok(()) => {
-                            if let Value::Object(map) = value {
-                                prop_config = map.into_iter().collect();
+                    let from_yaml = file.kind == FileKind::Properties;
+                    let bodies: Vec<(String, Arc<str>)> = if from_yaml {
+                        yaml_snapshots(&pkg.properties.snapshots, &file.path, &display, &mut errors)
+                    } else if rt == ResourceType::Snapshot {
+                        let found: Vec<_> = SNAPSHOT_BLOCK
+                            .captures_iter(&file.contents)
+                            .map(|c| (c[1].to_owned(), Arc::from(&c[2])))
+                            .collect();
+                        if found.is_empty() && !file.contents.trim().is_empty() {
+                            errors.push(
+                                Diagnostic::error("snapshot-block-missing", "snapshot file has no `{% snapshot name %}...{% endsnapshot %}` block")
+                                    .at(Location::file(&display))
+                                    .with_help("wrap the snapshot's select in {% snapshot my_snapshot %} ... {% endsnapshot %}"),
+                            );
+                        }
+                        found
+                    } else {
+                        let raw: Arc<str> = if rt == ResourceType::Seed {
+                            Arc::from("")
+                        } else {
+                            file.contents.clone()
+                        };
+                        vec![(stem(&file.path), raw)]
+                    };
+                    for (name, raw) in bodies {
+                        // `dim_accounts_v2.sql` is version 2 of model `dim_accounts` when the
+                        // properties declare versions.
+                        let version = (rt == ResourceType::Model)
+                            .then(|| versioned.get(&name))
+                            .flatten()
+                            .cloned();
+                        let name = version.as_ref().map_or(name, |v| v.model.clone());
+                        // dbt's fqn: analyses sit under `analysis`, snapshots under their file's stem.
+                        let mut fqn = vec![pkg.name.clone()];
+                        if rt == ResourceType::Analysis {
+                            fqn.push("analysis".to_owned());
+                        }
+                        fqn.extend(dirs(&file.resource_path));
+                        if rt == ResourceType::Snapshot && !from_yaml {
+                            fqn.push(stem(&file.path));
+                        }
+                        fqn.push(name.clone());
+                        if let Some(v) = &version {
+                            fqn.push(format!("v{}", v.version));
+                        }
+                        let mut node = new_node(rt, pkg, file, name, fqn, raw.clone(), &display);
+                        if rt == ResourceType::Seed {
+                            node.checksum = seed_checksum(&pkg.root.join(&file.path), &file.path);
+                        }
+                        if let Some(v) = version {
+                            node.unique_id =
+                                UniqueId::new(format!("model.{}.{}.v{}", pkg.name, node.name, v.version));
+                            node.alias = format!("{}_v{}", node.name, v.version);
+                            node.version = Some(v.version);
+                            node.latest_version = Some(v.latest);
+                        }
+                        if from_yaml {
+                            // As dbt records them: `path` names a virtual SQL file beside the YAML.
+                            node.path = format!("{}/{}.sql", file.resource_path, node.name);
+                            node.checksum = sha256(raw.trim());
+                            let line = snaps.get(&node.name).map_or(0, |p| p.origin.line);
+                            node.defined_at = Location::new(&display, line, 0);
+                        }
+                        let late_config = root_override(root, pkg, tree, &node.fqn);
+                        let mut config = project_config(root, pkg, tree, &node.fqn);
+                        let node_props = props.and_then(|m| m.get(&node.name)).copied();
+                        let mut prop_config = apply_props(&mut node, node_props.as_ref(), &docs_by_name);
+                        // Properties YAML config values may be Jinja, like dbt_project.yml's.
+                        if prop_config.values().any(has_jinja) {
+                            let mut value = Value::Object(prop_config.clone().into_iter().collect());
+                            let renderer = crate::load::YamlRenderer {
+                                runtime: &loaded.runtime,
+                                run: loaded.run.clone(),
+                                package: &pkg.name,
+                            };
+                            let at = Location::new(
+                                format!(
+                                    "{}{}",
+                                    display_prefix(project, pkg),
+                                    node.patch_path
+                                        .as_deref()
+                                        .and_then(|p| p.split_once("://"))
+                                        .map_or("", |(_, f)| f)
+                                ),
+                                node_props.map_or(0, |p| p.origin.line),
+                                0,
+                            );
+                            match mfb_project::config::render_config_strings(&mut value, &renderer, &at) {
+                                Ok(()) => {
+                                    if let Value::Object(map) = value {
+                                        prop_config = map.into_iter().collect();
+                                    }
+                                }
+                                Err(e) => errors.push(e.into_diagnostic()),
                             }
                         }
-                        Err(e) => errors.push(e.into_diagnostic()),
+                        merge_config(&mut config, &prop_config);
+                        node.config = config;
+                        pending.push(Pending {
+                            static_deps: None,
+                            late_config,
+                            node,
+                            template: raw,
+                            display_path: display.clone(),
+                        });
                     }
-                }
-                merge_config(&mut config, &prop_config);
-                node.config = config;
-                pending.push(Pending {
-                    static_deps: None,
-                    late_config,
-                    node,
-                    template: raw,
-                    display_path: display.clone(),
-                });
-            }
+                (pending, errors)
+            })
+            .collect();
+        for (p, e) in per_file {
+            pending.extend(p);
+            errors.extend(e);
         }
     }
 
@@ -812,18 +853,50 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 .push((n.unique_id.to_string(), n.version.clone()));
         }
     }
-    let mut invocations = HashMap::new();
-    let mut test_pending = Vec::new();
-    for pkg in &project.packages {
-        let prefix = display_prefix(project, pkg);
-        let mut add = |spec: &mfb_project::TestSpec,
-                       target: TestTarget<'_>,
-                       column: Option<&ColumnProps>,
-                       yml: &str| {
-            let yml_dirs: Vec<String> = dirs(yml).into_iter().skip(1).collect();
-            let display = format!("{prefix}{yml}");
-            let t = generic_test(&pkg.name, yml, &yml_dirs, spec, &target, column, &display);
-            test_pending.push((t, pkg.name.clone(), spec.config.clone(), display));
+    // One job per test spec and target, collected in order; the test nodes are then built,
+    // configured, rendered (most need no render: see `static_test_deps`) and named in
+    // parallel.
+    struct TestJob<'a> {
+        pkg: &'a Package,
+        prefix: &'a str,
+        spec: &'a mfb_project::TestSpec,
+        target: TestTarget<'a>,
+        column: Option<&'a ColumnProps>,
+        yml: &'a str,
+    }
+    let prefixes: Vec<String> = project
+        .packages
+        .iter()
+        .map(|pkg| display_prefix(project, pkg))
+        .collect();
+    let source_ids: Vec<Vec<Vec<String>>> = project
+        .packages
+        .iter()
+        .map(|pkg| {
+            pkg.properties
+                .sources
+                .iter()
+                .map(|src| {
+                    src.tables
+                        .iter()
+                        .map(|table| format!("source.{}.{}.{}", pkg.name, src.name, table.name))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let mut jobs: Vec<TestJob<'_>> = Vec::new();
+    for (p, pkg) in project.packages.iter().enumerate() {
+        let prefix = prefixes[p].as_str();
+        let mut add = |spec, target, column, yml| {
+            jobs.push(TestJob {
+                pkg,
+                prefix,
+                spec,
+                target,
+                column,
+                yml,
+            });
         };
         for props in pkg
             .properties
@@ -843,32 +916,32 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                     version: version.as_deref(),
                 };
                 for spec in &props.tests {
-                    add(spec, target.clone(), None, &props.origin.file);
+                    add(spec, target.clone(), None, props.origin.file.as_str());
                 }
                 for col in &props.columns {
                     for spec in &col.tests {
-                        add(spec, target.clone(), Some(col), &props.origin.file);
+                        add(spec, target.clone(), Some(col), props.origin.file.as_str());
                     }
                 }
             }
         }
-        for src in &pkg.properties.sources {
-            for table in &src.tables {
-                let id = format!("source.{}.{}.{}", pkg.name, src.name, table.name);
-                if !manifest.sources.contains_key(&UniqueId::new(id.as_str())) {
+        for (s, src) in pkg.properties.sources.iter().enumerate() {
+            for (t, table) in src.tables.iter().enumerate() {
+                let id = source_ids[p][s][t].as_str();
+                if !manifest.sources.contains_key(id) {
                     continue;
                 }
                 let target = TestTarget::Source {
                     source: &src.name,
                     table: &table.name,
-                    unique_id: &id,
+                    unique_id: id,
                 };
                 for spec in &table.tests {
-                    add(spec, target.clone(), None, &src.origin.file);
+                    add(spec, target.clone(), None, src.origin.file.as_str());
                 }
                 for col in &table.columns {
                     for spec in &col.tests {
-                        add(spec, target.clone(), Some(col), &src.origin.file);
+                        add(spec, target.clone(), Some(col), src.origin.file.as_str());
                     }
                 }
             }
@@ -886,40 +959,46 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         })
         .map(|d| d.name.as_str())
         .collect();
-    let mut tests: Vec<Pending> = test_pending
-        .into_iter()
-        .map(|(t, pkg_name, spec_config, display)| {
-            let pkg = project.package(&pkg_name).unwrap_or(root);
+    let built: Vec<(Pending, String, Option<Diagnostic>)> = jobs
+        .par_iter()
+        .map(|j| {
+            let yml_dirs: Vec<String> = dirs(j.yml).into_iter().skip(1).collect();
+            let display = format!("{}{}", j.prefix, j.yml);
+            let t = generic_test(
+                &j.pkg.name,
+                j.yml,
+                &yml_dirs,
+                j.spec,
+                &j.target,
+                j.column,
+                &display,
+            );
             let mut node = t.node;
-            let mut config = project_config(root, pkg, |p| &p.tests, &node.fqn);
-            merge_config(&mut config, &spec_config);
+            let mut config = project_config(root, j.pkg, |p| &p.tests, &node.fqn);
+            merge_config(&mut config, &j.spec.config);
             node.config = config;
-            invocations.insert(node.unique_id.clone(), t.invocation.clone());
             let static_deps = static_test_deps(runtime, &overridden_impls, &node);
-            let late_config = root_override(root, pkg, |p| &p.tests, &node.fqn);
-            Pending {
+            let late_config = root_override(root, j.pkg, |p| &p.tests, &node.fqn);
+            let mut p = Pending {
                 static_deps,
                 late_config,
                 node,
                 template: Arc::from(t.invocation.as_str()),
                 display_path: display,
-            }
-        })
-        .collect();
-    let test_errors: Vec<Diagnostic> = tests
-        .par_iter_mut()
-        .filter_map(|p| {
-            render_one(p)
+            };
+            let error = render_one(&mut p)
                 .and_then(|()| finish(&mut p.node))
                 .err()
-                .map(|d| relocate_test_error(d, &p.node, &p.template, &loaded.project.root))
+                .map(|d| relocate_test_error(d, &p.node, &p.template, &loaded.project.root));
+            p.node.depends_on.macros = generic_test_macros(runtime, &p.node);
+            (p, t.invocation, error)
         })
         .collect();
-    errors.extend(test_errors);
-    for p in &mut tests {
-        p.node.depends_on.macros = generic_test_macros(runtime, &p.node);
-    }
-    for p in tests {
+    let mut invocations = HashMap::with_capacity(built.len());
+    manifest.nodes.reserve(built.len());
+    for (p, invocation, error) in built {
+        errors.extend(error);
+        invocations.insert(p.node.unique_id.clone(), invocation);
         let enabled = p.node.config.get("enabled").and_then(Value::as_bool) != Some(false);
         let target = if enabled {
             &mut manifest.nodes
@@ -928,7 +1007,6 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         };
         target.insert(p.node.unique_id.clone(), p.node);
     }
-
     // 6. Macros and exposures.
     for def in runtime.registry().defs() {
         let id = UniqueId::new(def.unique_id());
@@ -1095,43 +1173,57 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     };
     // A test whose ref() or source() names nothing is disabled with a warning, as dbt
     // does (a model or other node with one is an error).
-    let mut orphan_tests = Vec::new();
+    let mut all_nodes: Vec<&mut Node> = manifest.nodes.values_mut().collect();
+    let node_errors: Vec<(Option<UniqueId>, Diagnostics)> = all_nodes
+        .par_iter_mut()
+        .map(|node| {
+            let mut deps = Vec::new();
+            let mut errs = Vec::new();
+            resolve(
+                node.unique_id.as_str(),
+                &node.package_name,
+                &node.refs,
+                &node.sources,
+                &node.defined_at,
+                &mut deps,
+                &mut errs,
+            );
+            node.depends_on.nodes = deps;
+            if node.resource_type == ResourceType::Test && !errs.is_empty() {
+                let mut warnings = Vec::new();
+                for r in &node.refs {
+                    if index
+                        .find(
+                            &node.package_name,
+                            r.package.as_deref(),
+                            &r.name,
+                            r.version.as_deref(),
+                        )
+                        .is_none()
+                    {
+                        warnings.push(orphan_test_warning(node, "node", &r.name));
+                    }
+                }
+                for [s, t] in &node.sources {
+                    if index.source(s, t).is_none() {
+                        warnings.push(orphan_test_warning(node, "source", &format!("{s}.{t}")));
+                    }
+                }
+                (Some(node.unique_id.clone()), warnings)
+            } else {
+                (None, errs)
+            }
+        })
+        .collect();
     let mut orphan_warnings = Vec::new();
-    for node in manifest.nodes.values_mut() {
-        let mut deps = Vec::new();
-        let mut errs = Vec::new();
-        resolve(
-            node.unique_id.as_str(),
-            &node.package_name.clone(),
-            &node.refs,
-            &node.sources,
-            &node.defined_at.clone(),
-            &mut deps,
-            &mut errs,
-        );
-        node.depends_on.nodes = deps;
-        if node.resource_type == ResourceType::Test && !errs.is_empty() {
-            orphan_tests.push(node.unique_id.clone());
-            for r in &node.refs {
-                if index
-                    .find(
-                        &node.package_name,
-                        r.package.as_deref(),
-                        &r.name,
-                        r.version.as_deref(),
-                    )
-                    .is_none()
-                {
-                    orphan_warnings.push(orphan_test_warning(node, "node", &r.name));
-                }
+    let mut orphan_tests = Vec::new();
+    for (orphan, diags) in node_errors {
+        match orphan {
+            Some(id) => {
+                orphan_tests.push(id);
+                orphan_warnings.extend(diags);
             }
-            for [s, t] in &node.sources {
-                if index.source(s, t).is_none() {
-                    orphan_warnings.push(orphan_test_warning(node, "source", &format!("{s}.{t}")));
-                }
-            }
-        } else {
-            resolve_errors.extend(errs);
+            None => resolve_errors.extend(diags),
         }
     }
     for id in orphan_tests {

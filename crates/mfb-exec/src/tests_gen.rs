@@ -316,34 +316,53 @@ pub fn test_hash(
     namespace: Option<&str>,
     kwargs: &IndexMap<String, Value>,
 ) -> String {
-    let meta = serde_json::json!({"kwargs": kwargs, "name": test_name, "namespace": namespace});
-    let mut text = String::from(name);
-    hashable_repr(&meta, &mut text);
+    // `{'kwargs': {...}, 'name': '...', 'namespace': ...}`: the keys in sorted order, and
+    // a missing namespace is `str(None)`.
+    let mut text = String::with_capacity(name.len() + 256);
+    text.push_str(name);
+    text.push('{');
+    quote("kwargs", &mut text);
+    text.push_str(": ");
+    repr_map(kwargs.iter(), &mut text);
+    text.push_str(", ");
+    quote("name", &mut text);
+    text.push_str(": ");
+    quote(test_name, &mut text);
+    text.push_str(", ");
+    quote("namespace", &mut text);
+    text.push_str(": ");
+    quote(namespace.unwrap_or("None"), &mut text);
+    text.push('}');
     let digest = format!("{:x}", Md5::digest(text.as_bytes()));
     digest[digest.len() - 10..].to_owned()
 }
 
-fn hashable_repr(v: &Value, out: &mut String) {
-    let quote = |s: &str, out: &mut String| {
-        out.push_str(&mfb_jinja::collections::python_repr(
-            &mfb_jinja::JinjaValue::from(s),
-        ));
-    };
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                quote(k, out);
-                out.push_str(": ");
-                hashable_repr(&map[*k], out);
-            }
-            out.push('}');
+/// Python's `repr()` of a string.
+fn quote(s: &str, out: &mut String) {
+    out.push_str(&mfb_jinja::collections::python_repr(
+        &mfb_jinja::JinjaValue::from(s),
+    ));
+}
+
+/// A dict's `repr()` with its keys sorted.
+fn repr_map<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+    let mut entries: Vec<(&String, &Value)> = entries.collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
         }
+        quote(k, out);
+        out.push_str(": ");
+        hashable_repr(v, out);
+    }
+    out.push('}');
+}
+
+fn hashable_repr(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => repr_map(map.iter(), out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -354,6 +373,7 @@ fn hashable_repr(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::String(s) => quote(s, out),
         scalar => quote(&py_str(scalar), out),
     }
 }

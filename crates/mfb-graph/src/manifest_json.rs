@@ -34,11 +34,149 @@ pub fn manifest_json(manifest: &Manifest) -> Value {
 }
 
 /// Writes the manifest as dbt's v12 JSON document to `out` (compact, like dbt).
+///
+/// The same bytes as serializing [`ManifestDoc`] in one go, but the nodes (nearly all of
+/// the document in a large project) are serialized in parallel, in chunks, while
+/// `parent_map`/`child_map` are computed; the pieces are then written in order.
 pub fn write_manifest_json<W: std::io::Write>(
     manifest: &Manifest,
-    out: W,
+    mut out: W,
 ) -> serde_json::Result<()> {
-    serde_json::to_writer(out, &ManifestDoc::new(manifest))
+    use rayon::prelude::*;
+    let m = manifest;
+    let doc = ManifestDoc::new(m);
+    let ctx = &doc.ctx;
+    let is_unit = |n: &Node| n.resource_type == ResourceType::UnitTest;
+    let nodes: Vec<(&UniqueId, &Node)> = m.nodes.iter().filter(|(_, n)| !is_unit(n)).collect();
+    let (maps, chunks) = rayon::join(
+        || DependencyMaps::new(m),
+        || {
+            nodes
+                .par_chunks(256)
+                .map(|chunk| -> serde_json::Result<Vec<u8>> {
+                    // Sized up front: growing a buffer of megabytes copies it each time.
+                    let size: usize = chunk
+                        .iter()
+                        .map(|(_, n)| {
+                            3072 + (n.raw_code.len()
+                                + n.compiled_code.as_ref().map_or(0, String::len)
+                                + n.description.len())
+                                * 5
+                                / 4
+                                + 512 * n.columns.len()
+                        })
+                        .sum();
+                    let mut buf = Vec::with_capacity(size);
+                    for (id, n) in chunk {
+                        buf.push(b',');
+                        serde_json::to_writer(&mut buf, id.as_str())?;
+                        buf.push(b':');
+                        serde_json::to_writer(&mut buf, &NodeDoc { n, ctx })?;
+                    }
+                    Ok(buf)
+                })
+                .collect::<serde_json::Result<Vec<Vec<u8>>>>()
+        },
+    );
+    let chunks = chunks?;
+    let io = serde_json::Error::io;
+    out.write_all(b"{").map_err(io)?;
+    entry(&mut out, true, "metadata", &metadata_json(m))?;
+    // Every pair of a chunk is led by a comma; the very first one's is dropped.
+    out.write_all(b",\"nodes\":{").map_err(io)?;
+    for (i, chunk) in chunks.iter().enumerate() {
+        out.write_all(if i == 0 { &chunk[1..] } else { chunk })
+            .map_err(io)?;
+    }
+    out.write_all(b"}").map_err(io)?;
+    entry(
+        &mut out,
+        false,
+        "sources",
+        &MapOf(|| {
+            m.sources
+                .iter()
+                .map(|(id, x)| (id.as_str(), source_json(x, ctx)))
+        }),
+    )?;
+    entry(
+        &mut out,
+        false,
+        "macros",
+        &MapOf(|| {
+            m.macros
+                .iter()
+                .map(|(id, x)| (id.as_str(), macro_json(x, ctx)))
+        }),
+    )?;
+    entry(
+        &mut out,
+        false,
+        "docs",
+        &MapOf(|| m.docs.iter().map(|(id, x)| (id.as_str(), doc_json(x)))),
+    )?;
+    entry(
+        &mut out,
+        false,
+        "exposures",
+        &MapOf(|| {
+            m.exposures
+                .iter()
+                .map(|(id, x)| (id.as_str(), exposure_json(x, ctx)))
+        }),
+    )?;
+    for key in ["metrics", "groups", "selectors"] {
+        entry(&mut out, false, key, &EmptyMap)?;
+    }
+    entry(
+        &mut out,
+        false,
+        "disabled",
+        &MapOf(|| {
+            m.disabled.iter().map(|(id, n)| {
+                let body = if is_unit(n) {
+                    Either::A(unit_test_json(n, ctx))
+                } else {
+                    Either::B(NodeDoc { n, ctx })
+                };
+                (id.as_str(), [body])
+            })
+        }),
+    )?;
+    entry(&mut out, false, "parent_map", &maps.map(&maps.parents))?;
+    entry(&mut out, false, "child_map", &maps.map(&maps.children))?;
+    for key in ["group_map", "saved_queries", "semantic_models"] {
+        entry(&mut out, false, key, &EmptyMap)?;
+    }
+    entry(
+        &mut out,
+        false,
+        "unit_tests",
+        &MapOf(|| {
+            m.nodes
+                .iter()
+                .filter(|(_, n)| is_unit(n))
+                .map(|(id, n)| (id.as_str(), unit_test_json(n, ctx)))
+        }),
+    )?;
+    out.write_all(b"}").map_err(io)?;
+    out.flush().map_err(io)
+}
+
+/// `"key":value` of the top-level object (`,` first unless `first`), compact.
+fn entry<W: std::io::Write, T: Serialize + ?Sized>(
+    out: &mut W,
+    first: bool,
+    key: &str,
+    value: &T,
+) -> serde_json::Result<()> {
+    let io = serde_json::Error::io;
+    if !first {
+        out.write_all(b",").map_err(io)?;
+    }
+    serde_json::to_writer(&mut *out, key)?;
+    out.write_all(b":").map_err(io)?;
+    serde_json::to_writer(&mut *out, value)
 }
 
 struct Ctx<'a> {

@@ -27,11 +27,19 @@ pub(super) fn run(settings: Settings, inline: Option<&str>, out: &Output) -> Exi
         Ok(s) => s,
         Err(d) => return super::fail(&d, out),
     };
-    let compiled = match mfb_exec::compile(&mut parsed, &selected) {
+    let compiled = match mfb_exec::compile::render_selected(&mut parsed, &selected) {
         Ok(c) => c,
         Err(d) => return super::fail(&d, out),
     };
-    if let Err(d) = super::write_manifest(&parsed) {
+    // The compiled files and manifest.json are independent: write them side by side.
+    let (files, manifest) = rayon::join(
+        || mfb_exec::compile::write_compiled(&parsed, &compiled),
+        || super::write_manifest(&parsed),
+    );
+    if let Err(d) = files {
+        return super::fail(&d, out);
+    }
+    if let Err(d) = manifest {
         return super::fail(&[d], out);
     }
     out.info(

@@ -308,13 +308,16 @@ pub(crate) fn write_manifest(parsed: &Parsed) -> Result<std::path::PathBuf, Diag
             format!("cannot write {}: {e}", path.display()),
         )
     })?;
-    mfb_graph::manifest_json::write_manifest_json(&parsed.manifest, std::io::BufWriter::new(file))
-        .map_err(|e| {
-            Diagnostic::error(
-                "write-failed",
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
+    mfb_graph::manifest_json::write_manifest_json(
+        &parsed.manifest,
+        std::io::BufWriter::with_capacity(1 << 20, file),
+    )
+    .map_err(|e| {
+        Diagnostic::error(
+            "write-failed",
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
     Ok(path)
 }
 
