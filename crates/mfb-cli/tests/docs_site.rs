@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use mfb_testkit::TestDb;
 use serde_json::{Value, json};
 
+mod common;
+
 /// First paint of the 5,000-model site, and one graph interaction, at most (ms).
 const FIRST_PAINT_MS: f64 = 2000.0;
 const INTERACTION_MS: f64 = 200.0;
@@ -358,21 +360,10 @@ fn file_url(path: &Path) -> String {
 // ---------------------------------------------------------------------------------------
 // Projects
 
+/// Runs mfb (tests/common) and requires success.
 fn mfb(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
-        .args(args)
-        .arg("--project-dir")
-        .arg(dir)
-        .arg("--profiles-dir")
-        .arg(dir)
-        .output()
-        .expect("run mfb");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "mfb {args:?} failed:\n{text}");
+    let (code, text) = common::mfb(dir, args);
+    assert_eq!(code, 0, "mfb {args:?} failed:\n{text}");
     text
 }
 

@@ -25,7 +25,7 @@ pub struct CompileOutput {
     pub to_write: Vec<UniqueId>,
 }
 
-fn is_ephemeral(node: &Node) -> bool {
+pub(crate) fn is_ephemeral(node: &Node) -> bool {
     node.config.get("materialized").and_then(Value::as_str) == Some("ephemeral")
 }
 
@@ -39,7 +39,7 @@ pub fn target_dir(parsed: &Parsed) -> PathBuf {
 }
 
 /// Renders one node at compile time (without CTE injection).
-fn render_node(
+pub(crate) fn render_node(
     parsed: &Parsed,
     run: &Arc<mfb_jinja::RunContext>,
     index: &Arc<RefIndex>,

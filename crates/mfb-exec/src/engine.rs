@@ -21,7 +21,7 @@ use mfb_jinja::collections::from_serde;
 use mfb_postgres::{Connection, PgError, Pool, PooledConnection, RelationKind};
 use serde_json::Value;
 
-use crate::compile::{compile_context, inject_ctes, render_for_node};
+use crate::compile::{compile_context, inject_ctes, is_ephemeral, render_for_node, render_node};
 use crate::context::RefIndex;
 use crate::results::{NodeResult, Status, now};
 use crate::schedule::{Plan, Policy, Progress};
@@ -202,12 +202,7 @@ impl<'a> Session<'a> {
     /// `node` compiled now, with its upstream built: for the nodes the compile before the
     /// run deferred because their SQL reads the database. Writes `target/compiled/` too.
     pub fn compile_now(&self, node: &Node) -> Result<Node, Diagnostic> {
-        let source = self
-            .parsed
-            .invocations
-            .get(&node.unique_id)
-            .map_or(&*node.raw_code, String::as_str);
-        let body = render_for_node(self.parsed, &self.run, &self.index, node, source, false)?;
+        let body = render_node(self.parsed, &self.run, &self.index, node)?;
         let sql = inject_ctes(&self.parsed.manifest, node, &body, &self.cte_bodies(node)?);
         let target = crate::compile::target_dir(self.parsed).join("compiled");
         let _ = crate::compile::write_file(&crate::compile::compiled_path(&target, node), &sql);
@@ -226,21 +221,12 @@ impl<'a> Session<'a> {
             let Some(dep) = manifest.nodes.get(&id) else {
                 continue;
             };
-            if bodies.contains_key(&id)
-                || dep.config.get("materialized").and_then(Value::as_str) != Some("ephemeral")
-            {
+            if bodies.contains_key(&id) || !is_ephemeral(dep) {
                 continue;
             }
             let body = match self.parsed.ephemeral_bodies.get(&id) {
                 Some(b) => b.clone(),
-                None => render_for_node(
-                    self.parsed,
-                    &self.run,
-                    &self.index,
-                    dep,
-                    &dep.raw_code,
-                    false,
-                )?,
+                None => render_node(self.parsed, &self.run, &self.index, dep)?,
             };
             bodies.insert(id, body);
             stack.extend(dep.depends_on.nodes.iter().map(String::as_str));
@@ -276,42 +262,14 @@ impl<'a> Session<'a> {
     fn run_node(&self, worker: &mut Worker, node: &Node) -> NodeResult {
         let started_at = now();
         let clock = Instant::now();
-        let compiled_now;
-        let node = if node.compiled_code.is_none() && self.parsed.deferred.contains(&node.unique_id)
-        {
-            match self.compile_now(node) {
-                Ok(n) => {
-                    compiled_now = n;
-                    &compiled_now
-                }
-                Err(d) => {
-                    let mut result = NodeResult::not_run(node, Status::Error, d.message.clone());
-                    result.diagnostic = Some(d);
-                    result.started_at = started_at;
-                    result.completed_at = now();
-                    result.execution_time = clock.elapsed().as_secs_f64();
-                    return result;
-                }
-            }
-        } else {
-            node
-        };
-        // A deadlock or serialization failure rolled the node's transaction back whole, so
-        // running it again is safe: two views rebuilt side by side can deadlock when a view
-        // outside the run depends on both (each swap recreates it). PostgreSQL aborts one of
-        // them; its retry then finds the other done.
-        let mut attempt = 0;
-        let outcome = loop {
-            let outcome = self.run_once(worker, node);
-            match &outcome {
-                Err(d) if attempt < 5 && is_transient(d) && !self.cancel.load(Ordering::SeqCst) => {
-                    attempt += 1;
-                    // Spread the retries of nodes that collided with each other.
-                    let jitter = u64::from(node.unique_id.as_str().len() as u8 % 7) * 10;
-                    std::thread::sleep(std::time::Duration::from_millis(40 * attempt + jitter));
-                }
-                _ => break outcome,
-            }
+        // A node whose compile read the database is compiled now, its upstream built.
+        let compiled = (node.compiled_code.is_none()
+            && self.parsed.deferred.contains(&node.unique_id))
+        .then(|| self.compile_now(node));
+        let (node, outcome) = match &compiled {
+            Some(Ok(n)) => (n, self.run_with_retries(worker, n)),
+            Some(Err(d)) => (node, Err(d.clone())),
+            None => (node, self.run_with_retries(worker, node)),
         };
         let mut result = NodeResult::not_run(node, Status::Success, String::new());
         result.started_at = started_at;
@@ -342,6 +300,26 @@ impl<'a> Session<'a> {
         result.completed_at = now();
         result.execution_time = clock.elapsed().as_secs_f64();
         result
+    }
+
+    /// [`Self::run_once`], again after a deadlock or serialization failure: that rolled the
+    /// node's transaction back whole, so running it again is safe. Two views rebuilt side
+    /// by side can deadlock when a view outside the run depends on both (each swap
+    /// recreates it); PostgreSQL aborts one of them, and its retry finds the other done.
+    fn run_with_retries(&self, worker: &mut Worker, node: &Node) -> Result<Outcome, Diagnostic> {
+        let mut attempt = 0;
+        loop {
+            let outcome = self.run_once(worker, node);
+            match &outcome {
+                Err(d) if attempt < 5 && is_transient(d) && !self.cancel.load(Ordering::SeqCst) => {
+                    attempt += 1;
+                    // Spread the retries of nodes that collided with each other.
+                    let jitter = u64::from(node.unique_id.as_str().len() as u8 % 7) * 10;
+                    std::thread::sleep(std::time::Duration::from_millis(40 * attempt + jitter));
+                }
+                _ => break outcome,
+            }
+        }
     }
 
     fn run_once(&self, worker: &mut Worker, node: &Node) -> Result<Outcome, Diagnostic> {

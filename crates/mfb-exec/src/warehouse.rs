@@ -4,7 +4,6 @@
 //! owned here (rayon calls into tokio, never the other way round). The pool is opened on
 //! first use, so commands whose templates never query the database never connect.
 
-use std::ops::Not;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -131,7 +130,7 @@ impl mfb_jinja::object::Object for Decimal {
     }
 
     fn is_true(self: &Arc<Self>) -> bool {
-        self.0.trim_start_matches(['-', '0', '.']).is_empty().not()
+        !self.0.trim_start_matches(['-', '0', '.']).is_empty()
     }
 }
 

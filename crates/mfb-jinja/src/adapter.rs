@@ -56,6 +56,11 @@ pub trait Warehouse: Send + Sync {
     fn check_schema_exists(&self, database: &str, schema: &str) -> Result<bool, String>;
 }
 
+/// `"name"`, with embedded quotes doubled (PostgreSQL's identifier quoting).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
@@ -135,17 +140,13 @@ impl Object for AdapterObject {
                 let s = arg(0, "identifier")?
                     .map(|v| v.to_string())
                     .unwrap_or_default();
-                Ok(Value::from(format!("\"{}\"", s.replace('"', "\"\""))))
+                Ok(Value::from(quote_ident(&s)))
             }
             "quote_as_configured" => Ok(arg(0, "identifier")?.unwrap_or_default()),
             "quote_seed_column" => {
                 let s = arg(0, "column")?.map(|v| v.to_string()).unwrap_or_default();
                 let quote = arg(1, "quote_config")?.is_none_or(|v| v.is_true());
-                Ok(Value::from(if quote {
-                    format!("\"{}\"", s.replace('"', "\"\""))
-                } else {
-                    s
-                }))
+                Ok(Value::from(if quote { quote_ident(&s) } else { s }))
             }
             // At parse time (no warehouse) dbt's adapter answers "nothing there" instead of
             // querying: macros guard with `{% if execute %}` or cope with none.
@@ -244,10 +245,7 @@ impl Object for AdapterObject {
                 .ok_or_else(|| err(format!("adapter.{method}() needs a relation")))?;
                 let rel = relation_arg(&first)?;
                 let wh = self.warehouse(method)?;
-                let schema_sql = || {
-                    let schema = rel.schema.clone().unwrap_or_default();
-                    format!("\"{}\"", schema.replace('"', "\"\""))
-                };
+                let schema_sql = || quote_ident(rel.schema.as_deref().unwrap_or_default());
                 let kind = |r: &Relation| -> Result<Option<String>, Error> {
                     if let Some(k) = &r.kind {
                         return Ok(Some(k.clone()));
@@ -280,13 +278,10 @@ impl Object for AdapterObject {
                         let to = relation_arg(&to)?;
                         let k = kind(&rel)?.unwrap_or_else(|| "table".to_owned());
                         format!(
-                            "alter {} {} rename to \"{}\"",
+                            "alter {} {} rename to {}",
                             keyword(&k),
                             rel.render(),
-                            to.identifier
-                                .clone()
-                                .unwrap_or_default()
-                                .replace('"', "\"\"")
+                            quote_ident(to.identifier.as_deref().unwrap_or_default())
                         )
                     }
                     "create_schema" => format!("create schema if not exists {}", schema_sql()),
@@ -435,7 +430,7 @@ impl Object for ColumnObject {
         let opt = |v: Option<i64>| v.map_or(Value::from(()), Value::from);
         Some(match key.as_str()? {
             "name" | "column" => Value::from(c.name.as_str()),
-            "quoted" => Value::from(format!("\"{}\"", c.name.replace('"', "\"\""))),
+            "quoted" => Value::from(quote_ident(&c.name)),
             "data_type" | "expanded_data_type" => Value::from(c.data_type.as_str()),
             "dtype" => Value::from(dtype),
             "char_size" => opt(char_size),
