@@ -9,6 +9,7 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    mfb_diagnostics::phase::mark("start");
     let status = mfb_cli::run(std::env::args_os());
     ExitCode::from(status as u8)
 }

@@ -2,7 +2,10 @@
 //!
 //! A [`Diagnostic`] is a value: a stable code, a one-line message, where it happened,
 //! notes and a `help:` line saying what to do next. Libraries build them; only
-//! `mfb-cli` renders them (human or JSON). Nothing here performs I/O or prints.
+//! `mfb-cli` renders them (human or JSON). Nothing here performs I/O or prints, except the
+//! opt-in [`phase`] timings for performance work.
+
+pub mod phase;
 
 use std::fmt;
 use std::path::PathBuf;

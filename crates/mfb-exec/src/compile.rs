@@ -505,7 +505,6 @@ pub fn write_compiled(parsed: &Parsed, output: &CompileOutput) -> Result<(), Dia
             ))
         })
         .collect();
-    let dirs: IndexSet<&Path> = files.iter().filter_map(|(p, _)| p.parent()).collect();
     let write_error = |what: &str, path: &Path, e: std::io::Error| {
         Diagnostic::error(
             "write-failed",
@@ -513,19 +512,31 @@ pub fn write_compiled(parsed: &Parsed, output: &CompileOutput) -> Result<(), Dia
         )
         .with_help("check that the target directory is writable")
     };
-    let mut errors: Diagnostics = dirs
+    // Each directory is created and opened once; its files are then created relative to
+    // it, which spares the kernel walking the whole path for each of tens of thousands of
+    // files.
+    let mut dirs: IndexSet<&Path> = IndexSet::new();
+    let files: Vec<(usize, &Path, &str)> = files
         .iter()
-        .filter_map(|d| {
-            std::fs::create_dir_all(d)
-                .err()
-                .map(|e| write_error("create", d, e))
+        .filter_map(|(path, sql)| {
+            let (dir, _) = dirs.insert_full(path.parent()?);
+            Some((dir, path.as_path(), *sql))
         })
         .collect();
+    let mut errors: Diagnostics = Vec::new();
+    let mut handles = Vec::with_capacity(dirs.len());
+    for d in &dirs {
+        match std::fs::create_dir_all(d).and_then(|()| DirHandle::open(d)) {
+            Ok(h) => handles.push(h),
+            Err(e) => errors.push(write_error("create", d, e)),
+        }
+    }
     if errors.is_empty() {
         errors = files
             .par_iter()
-            .filter_map(|(path, sql)| {
-                std::fs::write(path, sql.as_bytes())
+            .filter_map(|&(dir, path, sql)| {
+                handles[dir]
+                    .write(path, sql.as_bytes())
                     .err()
                     .map(|e| write_error("write", path, e))
             })
@@ -535,6 +546,47 @@ pub fn write_compiled(parsed: &Parsed, output: &CompileOutput) -> Result<(), Dia
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+/// An open directory that files are written into by name (`openat`), where the platform
+/// has it; elsewhere, by full path.
+struct DirHandle {
+    #[cfg(unix)]
+    dir: std::fs::File,
+}
+
+impl DirHandle {
+    #[cfg(unix)]
+    fn open(path: &Path) -> std::io::Result<Self> {
+        Ok(DirHandle {
+            dir: std::fs::File::open(path)?,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn open(_path: &Path) -> std::io::Result<Self> {
+        Ok(DirHandle {})
+    }
+
+    /// Creates or truncates the file at `path` (a child of this directory) with `bytes`.
+    #[cfg(unix)]
+    fn write(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        use rustix::fs::{Mode, OFlags};
+        use std::io::Write;
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        let fd = rustix::fs::openat(
+            &self.dir,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o666),
+        )?;
+        std::fs::File::from(fd).write_all(bytes)
+    }
+
+    #[cfg(not(unix))]
+    fn write(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        std::fs::write(path, bytes)
     }
 }
 

@@ -680,6 +680,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         }
     }
 
+    mfb_diagnostics::phase::mark("parse: nodes from files");
     // 3. Parse-render every node in parallel.
     let runtime = &loaded.runtime;
     let run = &loaded.run;
@@ -757,6 +758,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         .collect();
     errors.extend(render_errors);
 
+    mfb_diagnostics::phase::mark("parse: render");
     // 4. Finish configs, split enabled and disabled, name relations.
     let naming = Naming::new(runtime);
     let finish = |node: &mut Node| -> Result<(), Diagnostic> {
@@ -839,6 +841,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         }
     }
     check_duplicates(&manifest, &mut errors);
+    mfb_diagnostics::phase::mark("parse: finish, insert, duplicates");
 
     // 5. Generic tests from properties, looked up through an index of testable nodes.
     let mut testable: HashMap<(&str, &str), Vec<TestableNode>> = HashMap::new();
@@ -959,6 +962,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         })
         .map(|d| d.name.as_str())
         .collect();
+    mfb_diagnostics::phase::mark("parse: test jobs");
     let built: Vec<(Pending, String, Option<Diagnostic>)> = jobs
         .par_iter()
         .map(|j| {
@@ -994,6 +998,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             (p, t.invocation, error)
         })
         .collect();
+    mfb_diagnostics::phase::mark("parse: test nodes");
     let mut invocations = HashMap::with_capacity(built.len());
     manifest.nodes.reserve(built.len());
     for (p, invocation, error) in built {
@@ -1007,6 +1012,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         };
         target.insert(p.node.unique_id.clone(), p.node);
     }
+    mfb_diagnostics::phase::mark("parse: tests inserted");
     // 6. Macros and exposures.
     for def in runtime.registry().defs() {
         let id = UniqueId::new(def.unique_id());
@@ -1087,6 +1093,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         }
     }
 
+    mfb_diagnostics::phase::mark("parse: macros, exposures");
     // 7. Resolve refs and sources into depends_on.
     let index = RefIndex::build(&manifest);
     let disabled_names: HashSet<String> =
@@ -1251,7 +1258,9 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     if !errors.is_empty() {
         return Err(errors);
     }
+    mfb_diagnostics::phase::mark("parse: resolve");
     let dag = Dag::build(&manifest).map_err(|e| vec![e.into_diagnostic()])?;
+    mfb_diagnostics::phase::mark("parse: dag");
     let mut warnings = warnings;
     warnings.extend(orphan_warnings);
     warnings.extend(unused_config_paths(root, &manifest));

@@ -37,57 +37,58 @@ pub fn manifest_json(manifest: &Manifest) -> Value {
 ///
 /// The same bytes as serializing [`ManifestDoc`] in one go, but the nodes (nearly all of
 /// the document in a large project) are serialized in parallel, in chunks, while
-/// `parent_map`/`child_map` are computed; the pieces are then written in order.
-pub fn write_manifest_json<W: std::io::Write>(
+/// `parent_map`/`child_map` are computed. The chunks are done a window at a time and
+/// written in order, each window reusing the buffers of the one before: memory stays at a
+/// window's worth whatever the project's size (a fresh buffer per chunk would hold the
+/// whole 100 MB document of a 10,000-model project, and fault in every page of it).
+pub fn write_manifest_json<W: std::io::Write + Send>(
     manifest: &Manifest,
     mut out: W,
 ) -> serde_json::Result<()> {
     use rayon::prelude::*;
+    /// Nodes per chunk, and chunks per window.
+    const CHUNK: usize = 128;
+    const WINDOW: usize = 32;
     let m = manifest;
     let doc = ManifestDoc::new(m);
     let ctx = &doc.ctx;
     let is_unit = |n: &Node| n.resource_type == ResourceType::UnitTest;
     let nodes: Vec<(&UniqueId, &Node)> = m.nodes.iter().filter(|(_, n)| !is_unit(n)).collect();
-    let (maps, chunks) = rayon::join(
-        || DependencyMaps::new(m),
-        || {
-            nodes
-                .par_chunks(256)
-                .map(|chunk| -> serde_json::Result<Vec<u8>> {
-                    // Sized up front: growing a buffer of megabytes copies it each time.
-                    let size: usize = chunk
-                        .iter()
-                        .map(|(_, n)| {
-                            3072 + (n.raw_code.len()
-                                + n.compiled_code.as_ref().map_or(0, String::len)
-                                + n.description.len())
-                                * 5
-                                / 4
-                                + 512 * n.columns.len()
-                        })
-                        .sum();
-                    let mut buf = Vec::with_capacity(size);
-                    for (id, n) in chunk {
-                        buf.push(b',');
-                        serde_json::to_writer(&mut buf, id.as_str())?;
-                        buf.push(b':');
-                        serde_json::to_writer(&mut buf, &NodeDoc { n, ctx })?;
-                    }
-                    Ok(buf)
-                })
-                .collect::<serde_json::Result<Vec<Vec<u8>>>>()
-        },
-    );
-    let chunks = chunks?;
     let io = serde_json::Error::io;
     out.write_all(b"{").map_err(io)?;
     entry(&mut out, true, "metadata", &metadata_json(m))?;
-    // Every pair of a chunk is led by a comma; the very first one's is dropped.
     out.write_all(b",\"nodes\":{").map_err(io)?;
-    for (i, chunk) in chunks.iter().enumerate() {
-        out.write_all(if i == 0 { &chunk[1..] } else { chunk })
-            .map_err(io)?;
-    }
+    let (maps, written) = rayon::join(
+        || DependencyMaps::new(m),
+        || -> serde_json::Result<W> {
+            let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); WINDOW];
+            let mut first = true;
+            for window in nodes.chunks(CHUNK * WINDOW) {
+                window
+                    .par_chunks(CHUNK)
+                    .zip(buffers.par_iter_mut())
+                    .try_for_each(|(chunk, buf)| -> serde_json::Result<()> {
+                        buf.clear();
+                        for (id, n) in chunk {
+                            buf.push(b',');
+                            serde_json::to_writer(&mut *buf, id.as_str())?;
+                            buf.push(b':');
+                            serde_json::to_writer(&mut *buf, &NodeDoc { n, ctx })?;
+                        }
+                        Ok(())
+                    })?;
+                let used = window.len().div_ceil(CHUNK);
+                for buf in &buffers[..used] {
+                    // Every pair of a chunk is led by a comma; the very first one's is dropped.
+                    let bytes = if first { &buf[1..] } else { &buf[..] };
+                    first = false;
+                    out.write_all(bytes).map_err(io)?;
+                }
+            }
+            Ok(out)
+        },
+    );
+    let mut out = written?;
     out.write_all(b"}").map_err(io)?;
     entry(
         &mut out,

@@ -27,14 +27,24 @@ pub(super) fn run(settings: Settings, inline: Option<&str>, out: &Output) -> Exi
         Ok(s) => s,
         Err(d) => return super::fail(&d, out),
     };
+    mfb_diagnostics::phase::mark("select");
     let compiled = match mfb_exec::compile::render_selected(&mut parsed, &selected) {
         Ok(c) => c,
         Err(d) => return super::fail(&d, out),
     };
+    mfb_diagnostics::phase::mark("render");
     // The compiled files and manifest.json are independent: write them side by side.
     let (files, manifest) = rayon::join(
-        || mfb_exec::compile::write_compiled(&parsed, &compiled),
-        || super::write_manifest(&parsed),
+        || {
+            let r = mfb_exec::compile::write_compiled(&parsed, &compiled);
+            mfb_diagnostics::phase::mark("compiled files written");
+            r
+        },
+        || {
+            let r = super::write_manifest(&parsed);
+            mfb_diagnostics::phase::mark("manifest written");
+            r
+        },
     );
     if let Err(d) = files {
         return super::fail(&d, out);

@@ -197,7 +197,9 @@ pub(crate) fn fail(diagnostics: &[Diagnostic], out: &Output) -> ExitStatus {
 pub(crate) fn load_and_parse(settings: Settings, out: &Output) -> Result<Parsed, ExitStatus> {
     let started = Instant::now();
     let loaded = mfb_exec::load(settings).map_err(|d| fail(&d, out))?;
+    mfb_diagnostics::phase::mark("load");
     let parsed = mfb_exec::parse(loaded).map_err(|d| fail(&d, out))?;
+    mfb_diagnostics::phase::mark("parse");
     report::emit(&parsed.warnings, out);
     let m = &parsed.manifest;
     let count =
@@ -310,7 +312,8 @@ pub(crate) fn write_manifest(parsed: &Parsed) -> Result<std::path::PathBuf, Diag
     })?;
     mfb_graph::manifest_json::write_manifest_json(
         &parsed.manifest,
-        std::io::BufWriter::with_capacity(1 << 20, file),
+        // Small: the node chunks (hundreds of kilobytes each) bypass it, uncopied.
+        std::io::BufWriter::with_capacity(64 << 10, file),
     )
     .map_err(|e| {
         Diagnostic::error(

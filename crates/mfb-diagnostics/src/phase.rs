@@ -1,0 +1,33 @@
+//! Phase timings for performance work: with `MFB_PHASE_TIMES=1` in the environment, each
+//! [`mark`] prints the time since the process's first mark and since the previous one to
+//! standard error. Without it a mark costs one relaxed atomic load.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+static ENABLED: OnceLock<bool> = OnceLock::new();
+static LAST: Mutex<Option<(Instant, Instant)>> = Mutex::new(None);
+
+/// Records the end of phase `name` (printed only when `MFB_PHASE_TIMES` is set).
+pub fn mark(name: &str) {
+    if !*ENABLED.get_or_init(|| std::env::var_os("MFB_PHASE_TIMES").is_some()) {
+        return;
+    }
+    let now = Instant::now();
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let (start, prev) = last.get_or_insert((now, now));
+    // Resident memory, from /proc (Linux); 0 where it cannot be read.
+    let rss_mb = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096 / (1 << 20));
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "phase {:>8.3}s {:>8.3}s {rss_mb:>6} MB  {name}",
+        now.duration_since(*start).as_secs_f64(),
+        now.duration_since(*prev).as_secs_f64()
+    );
+    *prev = now;
+}
