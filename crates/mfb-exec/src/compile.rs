@@ -11,7 +11,7 @@ use mfb_jinja::{JinjaValue, NodeScope, RunOptions};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::context::{CompileResolver, RefIndex, graph_json, model_value, node_relation};
+use crate::context::{CompileResolver, RefIndex, graph_json, node_relation};
 use crate::{Diagnostics, Parsed};
 
 /// What `compile` produced.
@@ -86,7 +86,6 @@ pub fn render_for_node_with(
         .config(Some(config))
         .set("execute", JinjaValue::from(true))
         .set("this", node_relation(node).into_value())
-        .set("model", model_value(node))
         .set("database", JinjaValue::from(node.database.as_str()))
         .set("schema", JinjaValue::from(node.schema.as_str()))
         .set(
@@ -97,6 +96,7 @@ pub fn render_for_node_with(
             "should_full_refresh",
             JinjaValue::from(loaded.settings.full_refresh),
         );
+    let scope = crate::context::with_model(scope, &loaded.runtime, source, node);
     let scope = extra
         .into_iter()
         .fold(scope, |scope, (name, value)| scope.set(name, value));

@@ -24,7 +24,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::context::{ParseResolver, RefIndex, model_value};
+use crate::context::{ParseResolver, RefIndex};
 use crate::load::display_prefix;
 use crate::naming::Naming;
 use crate::tests_gen::{TestTarget, generic_test};
@@ -708,7 +708,6 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .config(None)
             .set("execute", JinjaValue::from(false))
             .set("this", this.into_value())
-            .set("model", model_value(&p.node))
             .set("is_incremental", {
                 // dbt's `is_incremental` is a macro, listed in depends_on.macros when the
                 // node's own template calls it.
@@ -724,6 +723,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 })
             })
             .set("should_full_refresh", JinjaValue::from_function(|| false));
+        let scope = crate::context::with_model(scope, runtime, &p.template, &p.node);
         runtime
             .render(run, &p.display_path, &p.template, scope)
             .map_err(IntoDiagnostic::into_diagnostic)?;

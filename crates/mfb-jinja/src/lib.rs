@@ -74,6 +74,8 @@ pub struct Runtime {
     env: Environment<'static>,
     registry: Arc<MacroRegistry>,
     sources: error::Sources,
+    /// Whether some macro reads `model` from its context (see [`Runtime::may_read_model`]).
+    macros_read_model: std::sync::OnceLock<bool>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -271,6 +273,7 @@ impl Runtime {
                 env,
                 registry: Arc::new(registry),
                 sources,
+                macros_read_model: std::sync::OnceLock::new(),
             },
             errors,
         )
@@ -279,6 +282,18 @@ impl Runtime {
     /// The macro registry.
     pub fn registry(&self) -> &Arc<MacroRegistry> {
         &self.registry
+    }
+
+    /// Whether rendering `source` may read the `model` variable, directly or through any
+    /// macro it could call. When it cannot, a node's render can leave `model` out of its
+    /// context and spare building it (a copy of the whole node).
+    pub fn may_read_model(&self, source: &str) -> bool {
+        *self.macros_read_model.get_or_init(|| {
+            self.registry
+                .defs()
+                .iter()
+                .any(|d| static_calls::reads_variable(&d.sql, "model"))
+        }) || static_calls::reads_variable(source, "model")
     }
 
     /// Creates the invocation context.

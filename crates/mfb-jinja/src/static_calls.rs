@@ -83,6 +83,46 @@ pub fn extract(source: &str) -> Vec<StaticCall> {
     calls
 }
 
+/// Whether rendering `source` may read the variable `name` from its context: a block
+/// names it (not as an attribute, `x.name`, nor as a keyword argument, `f(name=...)`), or
+/// reads the context as a whole (`context`). A `{% macro %}` / `{% test %}` whose header
+/// declares a parameter `name` reads its argument, not the context's variable. Errs
+/// towards "yes": a local variable of that name counts as a read.
+pub fn reads_variable(source: &str, name: &str) -> bool {
+    if !source.contains(name) && !source.contains("context") {
+        return false;
+    }
+    let mut parameter = false;
+    for block in code_blocks(source) {
+        let toks = tokenize(block);
+        if matches!(
+            toks.iter().find(|t| !matches!(t, Tok::Punct('-' | '+'))),
+            Some(Tok::Ident("macro" | "test" | "materialization"))
+        ) {
+            parameter |= toks
+                .windows(2)
+                .any(|w| matches!(w[0], Tok::Punct('(' | ',')) && w[1] == Tok::Ident(name));
+            continue;
+        }
+        for (i, t) in toks.iter().enumerate() {
+            let Tok::Ident(ident) = t else { continue };
+            if *ident == "context" {
+                return true;
+            }
+            if *ident != name || parameter {
+                continue;
+            }
+            let attribute = i > 0 && toks[i - 1] == Tok::Punct('.');
+            let keyword = toks.get(i + 1) == Some(&Tok::Punct('='))
+                && toks.get(i + 2) != Some(&Tok::Punct('='));
+            if !attribute && !keyword {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// `'name'` plus an optional namespace from `('name', 'ns')`, `('name', macro_namespace='ns')`
 /// or `(macro_name='name', ...)`; `toks` starts after the opening parenthesis.
 fn dispatch_args(toks: &[Tok<'_>]) -> Option<(String, Option<String>)> {
@@ -230,6 +270,27 @@ fn tokenize(code: &str) -> Vec<Tok<'_>> {
 mod tests {
     use super::StaticCall::{Dispatch, Plain, Qualified};
     use super::*;
+
+    #[test]
+    fn reads_variable_sees_reads_but_not_attributes_keywords_strings_or_parameters() {
+        let reads = |src: &str| reads_variable(src, "model");
+        assert!(reads("select {{ model.config.materialized }}"));
+        assert!(reads("{% if model['name'] %}x{% endif %}"));
+        assert!(reads("{{ context['model'] }}"));
+        assert!(reads("{{- model -}}"));
+        assert!(!reads("select * from {{ ref('model') }}"));
+        assert!(!reads("{{ this.model }} -- model in text is not Jinja"));
+        assert!(!reads("{{ test_x(model=get_where_subquery(ref('a'))) }}"));
+        assert!(!reads("{# {{ model }} in a comment #}"));
+        assert!(!reads(
+            "{% test non_negative(model, column_name) %}select 1 from {{ model }}{% endtest %}"
+        ));
+        assert!(!reads(
+            "{%- macro m(x, model=none) -%}{{ model }}{%- endmacro %}"
+        ));
+        assert!(reads("{% macro m(x) %}{{ model.name }}{% endmacro %}"));
+        assert!(reads("{% if model == 1 %}{% endif %}"));
+    }
 
     #[test]
     fn finds_plain_qualified_and_dispatched_calls_in_order() {
