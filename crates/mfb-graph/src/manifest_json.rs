@@ -71,9 +71,10 @@ pub fn write_manifest_json<W: std::io::Write + Send>(
                         buf.clear();
                         for (id, n) in chunk {
                             buf.push(b',');
-                            serde_json::to_writer(&mut *buf, id.as_str())?;
+                            sonic_rs::to_writer(&mut *buf, id.as_str()).map_err(sonic_error)?;
                             buf.push(b':');
-                            serde_json::to_writer(&mut *buf, &NodeDoc { n, ctx })?;
+                            sonic_rs::to_writer(&mut *buf, &NodeDoc { n, ctx })
+                                .map_err(sonic_error)?;
                         }
                         Ok(())
                     })?;
@@ -162,6 +163,11 @@ pub fn write_manifest_json<W: std::io::Write + Send>(
     )?;
     out.write_all(b"}").map_err(io)?;
     out.flush().map_err(io)
+}
+
+/// A serialization error of sonic-rs as serde_json's error type.
+fn sonic_error(e: sonic_rs::Error) -> serde_json::Error {
+    serde_json::Error::io(std::io::Error::other(e.to_string()))
 }
 
 /// `"key":value` of the top-level object (`,` first unless `first`), compact.

@@ -245,6 +245,36 @@ fn streamed_document_equals_the_value() {
     );
 }
 
+/// The nodes are written by sonic-rs, the rest by serde_json: the bytes must be exactly
+/// what serde_json writes for the whole document, escapes and number forms included.
+#[test]
+fn streamed_bytes_equal_serde_json_for_awkward_strings_and_numbers() {
+    let mut mf = every_kind();
+    let awkward = "quote \" backslash \\ slash / tab \t nl \n cr \r ctl \u{1} \u{1f} del \u{7f} \
+                   é ü 中文 \u{2028} \u{2029} emoji 😀 nul \u{0}";
+    let n = mf
+        .nodes
+        .values_mut()
+        .find(|n| n.resource_type == Model)
+        .unwrap();
+    n.description = awkward.to_owned();
+    n.raw_code = Arc::from(awkward);
+    n.compiled_code = Some(format!("{awkward}\n").repeat(50));
+    let numbers = json!([
+        1.0, 0.1, -0.0, 1e300, 1e-7, 5e-324, 1.5e21, 123456789.125, 0, -1,
+        9007199254740993_i64, u64::MAX, i64::MIN, true, null, "", {"k é": [1.25, "v"]}
+    ]);
+    n.config.insert("awkward".into(), numbers.clone());
+    n.meta.insert("numbers".into(), numbers);
+    let mut streamed = Vec::new();
+    write_manifest_json(&mf, &mut streamed).unwrap();
+    let whole = serde_json::to_vec(&ManifestDoc::new(&mf)).unwrap();
+    assert_eq!(
+        String::from_utf8(streamed).unwrap(),
+        String::from_utf8(whole).unwrap()
+    );
+}
+
 #[test]
 fn parent_and_child_maps_cover_every_node_sorted() {
     let doc = manifest_json(&every_kind());
