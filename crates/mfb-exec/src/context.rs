@@ -4,7 +4,6 @@
 //! known until every node's config is); at compile time they resolve through a
 //! [`RefIndex`] built once from the manifest.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use mfb_graph::{Manifest, Node, ResourceType};
@@ -46,8 +45,8 @@ pub struct RefTarget {
 /// Every ref-able node and source by name, with its relation.
 #[derive(Debug, Default)]
 pub struct RefIndex {
-    by_name: HashMap<String, Vec<RefTarget>>,
-    sources: HashMap<(String, String), (String, Relation)>,
+    by_name: foldhash::HashMap<String, Vec<RefTarget>>,
+    sources: foldhash::HashMap<(String, String), (String, Relation)>,
     root_package: String,
 }
 

@@ -339,9 +339,7 @@ pub fn test_hash(
 
 /// Python's `repr()` of a string.
 fn quote(s: &str, out: &mut String) {
-    out.push_str(&mfb_jinja::collections::python_repr(
-        &mfb_jinja::JinjaValue::from(s),
-    ));
+    mfb_jinja::collections::write_str_repr(s, out);
 }
 
 /// A dict's `repr()` with its keys sorted.

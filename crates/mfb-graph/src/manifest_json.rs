@@ -69,6 +69,20 @@ pub fn write_manifest_json<W: std::io::Write + Send>(
                     .zip(buffers.par_iter_mut())
                     .try_for_each(|(chunk, buf)| -> serde_json::Result<()> {
                         buf.clear();
+                        // Sized up front (a no-op once the buffer has grown): growing a
+                        // buffer of hundreds of kilobytes copies it each time.
+                        let size: usize = chunk
+                            .iter()
+                            .map(|(_, n)| {
+                                3072 + (n.raw_code.len()
+                                    + n.compiled_code.as_ref().map_or(0, String::len)
+                                    + n.description.len())
+                                    * 5
+                                    / 4
+                                    + 512 * n.columns.len()
+                            })
+                            .sum();
+                        buf.reserve(size);
                         for (id, n) in chunk {
                             buf.push(b',');
                             sonic_rs::to_writer(&mut *buf, id.as_str()).map_err(sonic_error)?;

@@ -316,33 +316,36 @@ pub fn python_repr(value: &Value) -> String {
     out
 }
 
+/// Python's `repr()` of a string, appended to `out`.
+pub fn write_str_repr(s: &str, out: &mut String) {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    out.reserve(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+}
+
 fn write_repr(value: &Value, out: &mut String) {
     match value.kind() {
         ValueKind::None | ValueKind::Undefined => out.push_str("None"),
         ValueKind::Bool => out.push_str(if value.is_true() { "True" } else { "False" }),
-        ValueKind::String => {
-            let s = value.as_str().unwrap_or_default();
-            let quote = if s.contains('\'') && !s.contains('"') {
-                '"'
-            } else {
-                '\''
-            };
-            out.push(quote);
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\t' => out.push_str("\\t"),
-                    '\r' => out.push_str("\\r"),
-                    c if c == quote => {
-                        out.push('\\');
-                        out.push(c);
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push(quote);
-        }
+        ValueKind::String => write_str_repr(value.as_str().unwrap_or_default(), out),
         ValueKind::Seq if value.downcast_object_ref::<Tuple>().is_some() => {
             let items: Vec<Value> = value.try_iter().map(Iterator::collect).unwrap_or_default();
             out.push('(');

@@ -48,7 +48,8 @@ impl MacroDef {
 #[derive(Debug, Default)]
 pub struct MacroRegistry {
     pub(crate) root: String,
-    pub(crate) packages: HashMap<String, HashMap<String, Value>>,
+    /// Macros by package, then name (foldhash: every macro call in a render looks up here).
+    pub(crate) packages: foldhash::HashMap<String, foldhash::HashMap<String, Value>>,
     pub(crate) defs: Vec<Arc<MacroDef>>,
     /// `dispatch:` config: macro namespace -> search order.
     pub(crate) dispatch: HashMap<String, Vec<String>>,

@@ -64,7 +64,12 @@ impl Relation {
             );
         }
         let parts = [&self.database, &self.schema, &self.identifier];
-        let mut out = String::new();
+        let mut out = String::with_capacity(
+            parts
+                .iter()
+                .map(|p| p.as_deref().map_or(0, str::len) + 3)
+                .sum(),
+        );
         for (i, part) in parts.iter().enumerate() {
             let Some(part) = part.as_deref() else {
                 continue;
@@ -77,7 +82,11 @@ impl Relation {
             }
             if self.quote[i] {
                 out.push('"');
-                out.push_str(&part.replace('"', "\"\""));
+                if part.contains('"') {
+                    out.push_str(&part.replace('"', "\"\""));
+                } else {
+                    out.push_str(part);
+                }
                 out.push('"');
             } else {
                 out.push_str(part);

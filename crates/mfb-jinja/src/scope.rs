@@ -43,7 +43,7 @@ impl LogSink for NullSink {
 pub struct RunContext {
     pub(crate) registry: Arc<MacroRegistry>,
     /// Values every render sees (`target`, `flags`, `invocation_id`, `run_started_at`, ...).
-    pub(crate) globals: HashMap<String, Value>,
+    pub(crate) globals: foldhash::HashMap<String, Value>,
     /// Variables per package, already merged with `--vars` and root-project scoping.
     pub(crate) vars: HashMap<String, Arc<IndexMap<String, serde_json::Value>>>,
     /// `graph`, built once on first use.
@@ -93,9 +93,9 @@ pub struct Scope {
     pub(crate) run: Arc<RunContext>,
     pub(crate) package: String,
     /// The node's values: `this`, `model`, `config`, `ref`, `source`, `execute`, ...
-    pub(crate) values: IndexMap<String, Value>,
+    pub(crate) values: IndexMap<String, Value, crate::FastHash>,
     /// Values that win over macros of the same name (unit test overrides).
-    pub(crate) overrides: IndexMap<String, Value>,
+    pub(crate) overrides: IndexMap<String, Value, crate::FastHash>,
     /// Statement results for `store_result` / `load_result`.
     pub(crate) results: Mutex<HashMap<String, Value>>,
     /// Records `ref`/`source`/`config` calls and macros used.
