@@ -512,33 +512,51 @@ pub fn write_compiled(parsed: &Parsed, output: &CompileOutput) -> Result<(), Dia
         )
         .with_help("check that the target directory is writable")
     };
-    // Each directory is created and opened once; its files are then created relative to
-    // it, which spares the kernel walking the whole path for each of tens of thousands of
-    // files.
+    // Files are created relative to a handle of their directory, which spares the kernel
+    // walking the whole path for each of tens of thousands of files. Grouped by directory
+    // and written in chunks, each chunk opening the directories it meets in turn: at most
+    // one handle per thread is open, however many directories there are.
     let mut dirs: IndexSet<&Path> = IndexSet::new();
-    let files: Vec<(usize, &Path, &str)> = files
+    let mut files: Vec<(usize, &Path, &str)> = files
         .iter()
         .filter_map(|(path, sql)| {
             let (dir, _) = dirs.insert_full(path.parent()?);
             Some((dir, path.as_path(), *sql))
         })
         .collect();
-    let mut errors: Diagnostics = Vec::new();
-    let mut handles = Vec::with_capacity(dirs.len());
-    for d in &dirs {
-        match std::fs::create_dir_all(d).and_then(|()| DirHandle::open(d)) {
-            Ok(h) => handles.push(h),
-            Err(e) => errors.push(write_error("create", d, e)),
-        }
-    }
+    files.sort_by_key(|&(dir, _, _)| dir);
+    let mut errors: Diagnostics = dirs
+        .iter()
+        .filter_map(|d| {
+            std::fs::create_dir_all(d)
+                .err()
+                .map(|e| write_error("create", d, e))
+        })
+        .collect();
     if errors.is_empty() {
         errors = files
-            .par_iter()
-            .filter_map(|&(dir, path, sql)| {
-                handles[dir]
-                    .write(path, sql.as_bytes())
-                    .err()
-                    .map(|e| write_error("write", path, e))
+            .par_chunks(256)
+            .flat_map_iter(|chunk| {
+                let mut open: Option<(usize, DirHandle)> = None;
+                let mut failed = Vec::new();
+                for &(dir, path, sql) in chunk {
+                    if open.as_ref().is_none_or(|(d, _)| *d != dir) {
+                        match DirHandle::open(dirs[dir]) {
+                            Ok(h) => open = Some((dir, h)),
+                            Err(e) => {
+                                failed.push(write_error("open", dirs[dir], e));
+                                open = None;
+                                continue;
+                            }
+                        }
+                    }
+                    if let Some((_, h)) = &open
+                        && let Err(e) = h.write(path, sql.as_bytes())
+                    {
+                        failed.push(write_error("write", path, e));
+                    }
+                }
+                failed
             })
             .collect();
     }

@@ -1,0 +1,64 @@
+//! `mfb compile`'s files under `target/compiled/`, for projects larger than a fixture.
+
+use std::process::Command;
+
+mod common;
+use common::write;
+
+/// The compiled files are created relative to handles of their folders: a project with
+/// more folders than the process may hold open files still compiles, every file written.
+#[test]
+fn compiles_more_folders_than_the_open_file_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write(
+        p,
+        "dbt_project.yml",
+        "name: many\nversion: '1.0'\nconfig-version: 2\nprofile: many\n",
+    );
+    write(
+        p,
+        "profiles.yml",
+        "many:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: 5432\n      user: mfb\n      password: mfb\n      dbname: mfb\n      schema: analytics\n      threads: 1\n",
+    );
+    // 120 model folders, each with a properties file holding a test: 240 folders under
+    // target/compiled (a test's files go in a folder named after its YAML file).
+    let folders = 120;
+    for i in 0..folders {
+        write(p, &format!("models/f{i}/m{i}.sql"), "select 1 as id");
+        write(
+            p,
+            &format!("models/f{i}/schema.yml"),
+            &format!(
+                "version: 2\nmodels:\n  - name: m{i}\n    columns:\n      - name: id\n        data_tests: [not_null]\n"
+            ),
+        );
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_mfb"))
+        .args(["compile", "--threads", "4", "--project-dir"])
+        .arg(p)
+        .arg("--profiles-dir")
+        .arg(p)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let compiled = p.join("target/compiled/many/models");
+    for i in 0..folders {
+        let model = std::fs::read_to_string(compiled.join(format!("f{i}/m{i}.sql"))).unwrap();
+        assert_eq!(model, "select 1 as id");
+        let test = compiled.join(format!("f{i}/schema.yml/not_null_m{i}_id.sql"));
+        let sql = std::fs::read_to_string(&test).unwrap();
+        assert!(
+            sql.contains(&format!("from \"mfb\".\"analytics\".\"m{i}\"")),
+            "{sql}"
+        );
+    }
+}
