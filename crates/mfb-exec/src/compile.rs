@@ -537,20 +537,17 @@ pub fn write_compiled(parsed: &Parsed, output: &CompileOutput) -> Result<(), Dia
         errors = files
             .par_chunks(256)
             .flat_map_iter(|chunk| {
-                let mut open: Option<(usize, DirHandle)> = None;
+                // The directory last opened (None: it could not be, and that is reported).
+                let mut open: Option<(usize, Option<DirHandle>)> = None;
                 let mut failed = Vec::new();
                 for &(dir, path, sql) in chunk {
                     if open.as_ref().is_none_or(|(d, _)| *d != dir) {
-                        match DirHandle::open(dirs[dir]) {
-                            Ok(h) => open = Some((dir, h)),
-                            Err(e) => {
-                                failed.push(write_error("open", dirs[dir], e));
-                                open = None;
-                                continue;
-                            }
-                        }
+                        let handle = DirHandle::open(dirs[dir])
+                            .map_err(|e| failed.push(write_error("open", dirs[dir], e)))
+                            .ok();
+                        open = Some((dir, handle));
                     }
-                    if let Some((_, h)) = &open
+                    if let Some((_, Some(h))) = &open
                         && let Err(e) = h.write(path, sql.as_bytes())
                     {
                         failed.push(write_error("write", path, e));

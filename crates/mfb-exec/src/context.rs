@@ -254,8 +254,6 @@ pub fn node_json(node: &Node) -> Value {
     })
 }
 
-/// `model` for templates. Built on first access: most renders never look at it, and
-/// converting a node to a template value is the costliest part of a render.
 /// `scope` with the node's `model` value, unless nothing rendering `source` can read it
 /// (building it copies the whole node, and most renders never look at it).
 pub fn with_model(
@@ -271,6 +269,8 @@ pub fn with_model(
     }
 }
 
+/// `model` for templates. Built on first access: most renders never look at it, and
+/// converting a node to a template value is the costliest part of a render.
 pub fn model_value(node: &Node) -> JinjaValue {
     JinjaValue::from_object(LazyModel {
         node: Box::new(node.clone()),

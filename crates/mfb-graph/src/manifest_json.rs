@@ -104,79 +104,42 @@ pub fn write_manifest_json<W: std::io::Write + Send>(
         },
     );
     let mut out = written?;
-    out.write_all(b"}").map_err(io)?;
-    entry(
-        &mut out,
-        false,
-        "sources",
-        &MapOf(|| {
-            m.sources
-                .iter()
-                .map(|(id, x)| (id.as_str(), source_json(x, ctx)))
-        }),
+    // The entries after `nodes`: serialized as an object of their own, whose opening brace
+    // is dropped (the document's is already written) and whose closing brace ends it.
+    out.write_all(b"},").map_err(io)?;
+    let mut rest = WithoutFirstByte {
+        inner: &mut out,
+        skipped: false,
+    };
+    serde_json::to_writer(
+        &mut rest,
+        &AfterNodes {
+            m,
+            ctx,
+            maps: &maps,
+        },
     )?;
-    entry(
-        &mut out,
-        false,
-        "macros",
-        &MapOf(|| {
-            m.macros
-                .iter()
-                .map(|(id, x)| (id.as_str(), macro_json(x, ctx)))
-        }),
-    )?;
-    entry(
-        &mut out,
-        false,
-        "docs",
-        &MapOf(|| m.docs.iter().map(|(id, x)| (id.as_str(), doc_json(x)))),
-    )?;
-    entry(
-        &mut out,
-        false,
-        "exposures",
-        &MapOf(|| {
-            m.exposures
-                .iter()
-                .map(|(id, x)| (id.as_str(), exposure_json(x, ctx)))
-        }),
-    )?;
-    for key in ["metrics", "groups", "selectors"] {
-        entry(&mut out, false, key, &EmptyMap)?;
-    }
-    entry(
-        &mut out,
-        false,
-        "disabled",
-        &MapOf(|| {
-            m.disabled.iter().map(|(id, n)| {
-                let body = if is_unit(n) {
-                    Either::A(unit_test_json(n, ctx))
-                } else {
-                    Either::B(NodeDoc { n, ctx })
-                };
-                (id.as_str(), [body])
-            })
-        }),
-    )?;
-    entry(&mut out, false, "parent_map", &maps.map(&maps.parents))?;
-    entry(&mut out, false, "child_map", &maps.map(&maps.children))?;
-    for key in ["group_map", "saved_queries", "semantic_models"] {
-        entry(&mut out, false, key, &EmptyMap)?;
-    }
-    entry(
-        &mut out,
-        false,
-        "unit_tests",
-        &MapOf(|| {
-            m.nodes
-                .iter()
-                .filter(|(_, n)| is_unit(n))
-                .map(|(id, n)| (id.as_str(), unit_test_json(n, ctx)))
-        }),
-    )?;
-    out.write_all(b"}").map_err(io)?;
     out.flush().map_err(io)
+}
+
+/// Passes everything on to `inner` but the very first byte.
+struct WithoutFirstByte<W> {
+    inner: W,
+    skipped: bool,
+}
+
+impl<W: std::io::Write> std::io::Write for WithoutFirstByte<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.skipped && !buf.is_empty() {
+            self.skipped = true;
+            return Ok(1 + self.inner.write(&buf[1..])?);
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A serialization error of sonic-rs as serde_json's error type.
@@ -239,6 +202,29 @@ impl Serialize for ManifestDoc<'_> {
                     .map(|(id, n)| (id.as_str(), NodeDoc { n, ctx }))
             }),
         )?;
+        AfterNodes {
+            m,
+            ctx,
+            maps: &maps,
+        }
+        .entries(&mut o)?;
+        o.end()
+    }
+}
+
+/// The entries of the document after `nodes`, in dbt's order: serialized on their own
+/// (as an object) by [`write_manifest_json`], and into the whole document by
+/// [`ManifestDoc`].
+struct AfterNodes<'a, 'm> {
+    m: &'a Manifest,
+    ctx: &'a Ctx<'m>,
+    maps: &'a DependencyMaps<'m>,
+}
+
+impl AfterNodes<'_, '_> {
+    fn entries<M: SerializeMap>(&self, o: &mut M) -> Result<(), M::Error> {
+        let (m, ctx, maps) = (self.m, self.ctx, self.maps);
+        let is_unit = |n: &Node| n.resource_type == ResourceType::UnitTest;
         o.serialize_entry(
             "sources",
             &MapOf(|| {
@@ -297,6 +283,14 @@ impl Serialize for ManifestDoc<'_> {
                     .map(|(id, n)| (id.as_str(), unit_test_json(n, ctx)))
             }),
         )?;
+        Ok(())
+    }
+}
+
+impl Serialize for AfterNodes<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = s.serialize_map(None)?;
+        self.entries(&mut o)?;
         o.end()
     }
 }
