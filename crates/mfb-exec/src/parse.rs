@@ -688,6 +688,39 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         database: target_db.clone(),
         schema: target_schema.clone(),
     });
+    // Templates whose calls are all visible in their text are not rendered at parse time
+    // (see `mfb_jinja::static_parse`); `MFB_STATIC_PARSE=0` renders every one.
+    let static_parser = (std::env::var_os("MFB_STATIC_PARSE").as_deref()
+        != Some(std::ffi::OsStr::new("0")))
+    .then(|| runtime.static_parser(run));
+    let record_calls = |p: &mut Pending,
+                        configs: Vec<IndexMap<String, Value>>,
+                        refs: Vec<mfb_jinja::RecordedRef>,
+                        sources: Vec<[String; 2]>,
+                        macros: Vec<String>| {
+        for call in configs {
+            merge_config(&mut p.node.config, &call);
+        }
+        if let Some(late) = p.late_config.take() {
+            merge_config(&mut p.node.config, &late);
+        }
+        let def_file = p.node.defined_at.file.clone();
+        p.node.refs = refs
+            .into_iter()
+            .map(|r| {
+                let at = find_call_line(&p.template, "ref(", &r.name)
+                    .map(|(l, c)| Location::new(&def_file, l, c));
+                RefCall {
+                    package: r.package,
+                    name: r.name,
+                    version: r.version,
+                    at,
+                }
+            })
+            .collect();
+        p.node.sources = sources;
+        p.node.depends_on.macros = macros;
+    };
     let render_one = |p: &mut Pending| -> Result<(), Diagnostic> {
         if p.node.resource_type == ResourceType::Seed {
             return Ok(());
@@ -698,6 +731,19 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             if let Some(late) = p.late_config.take() {
                 merge_config(&mut p.node.config, &late);
             }
+            return Ok(());
+        }
+        if let Some(found) = static_parser
+            .as_ref()
+            .and_then(|sp| sp.parse(&p.node.package_name, &p.template))
+        {
+            record_calls(
+                p,
+                found.configs,
+                found.refs,
+                found.sources,
+                found.macros.into_iter().collect(),
+            );
             return Ok(());
         }
         let rec = Arc::new(Recorder::default());
@@ -727,29 +773,13 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         runtime
             .render(run, &p.display_path, &p.template, scope)
             .map_err(IntoDiagnostic::into_diagnostic)?;
-        for call in rec.configs() {
-            merge_config(&mut p.node.config, &call);
-        }
-        if let Some(late) = p.late_config.take() {
-            merge_config(&mut p.node.config, &late);
-        }
-        let def_file = p.node.defined_at.file.clone();
-        p.node.refs = rec
-            .refs()
-            .into_iter()
-            .map(|r| {
-                let at = find_call_line(&p.template, "ref(", &r.name)
-                    .map(|(l, c)| Location::new(&def_file, l, c));
-                RefCall {
-                    package: r.package,
-                    name: r.name,
-                    version: r.version,
-                    at,
-                }
-            })
-            .collect();
-        p.node.sources = rec.sources();
-        p.node.depends_on.macros = rec.macros().into_iter().collect();
+        record_calls(
+            p,
+            rec.configs(),
+            rec.refs(),
+            rec.sources(),
+            rec.macros().into_iter().collect(),
+        );
         Ok(())
     };
     let render_errors: Vec<Diagnostic> = pending

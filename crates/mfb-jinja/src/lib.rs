@@ -18,6 +18,7 @@ pub mod refs;
 pub mod relation;
 pub mod scope;
 pub mod static_calls;
+pub mod static_parse;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -298,6 +299,12 @@ impl Runtime {
                 .iter()
                 .any(|d| static_calls::reads_variable(&d.sql, "model"))
         }) || static_calls::reads_variable(source, "model")
+    }
+
+    /// A static parser for this invocation: scans every macro once (see
+    /// [`static_parse`]).
+    pub fn static_parser(&self, run: &Arc<RunContext>) -> static_parse::StaticParser {
+        static_parse::StaticParser::new(self.registry.clone(), run.clone())
     }
 
     /// Creates the invocation context.

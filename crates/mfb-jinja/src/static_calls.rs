@@ -23,7 +23,7 @@ pub enum StaticCall {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Tok<'a> {
+pub(crate) enum Tok<'a> {
     Ident(&'a str),
     Str(String),
     Punct(char),
@@ -160,7 +160,7 @@ fn dispatch_args(toks: &[Tok<'_>]) -> Option<(String, Option<String>)> {
 }
 
 /// The inside of each `{{ ... }}` and `{% ... %}` block; comments are skipped.
-fn code_blocks(source: &str) -> Vec<&str> {
+pub(crate) fn code_blocks(source: &str) -> Vec<&str> {
     let bytes = source.as_bytes();
     let mut blocks = Vec::new();
     let mut i = 0;
@@ -192,7 +192,7 @@ fn code_blocks(source: &str) -> Vec<&str> {
 }
 
 /// Where the block opened at `start` closes (strings may contain the closing characters).
-fn block_end(source: &str, start: usize, close: &str) -> usize {
+pub(crate) fn block_end(source: &str, start: usize, close: &str) -> usize {
     let bytes = source.as_bytes();
     let mut i = start;
     let mut quote: Option<u8> = None;
@@ -219,7 +219,7 @@ fn block_end(source: &str, start: usize, close: &str) -> usize {
     bytes.len()
 }
 
-fn tokenize(code: &str) -> Vec<Tok<'_>> {
+pub(crate) fn tokenize(code: &str) -> Vec<Tok<'_>> {
     let bytes = code.as_bytes();
     let mut toks = Vec::new();
     let mut i = 0;

@@ -434,3 +434,95 @@ fn macros_take_extra_arguments_as_varargs_and_kwargs() {
     // A macro that does not mention them still refuses extra arguments, as in Jinja.
     assert!(render(&rt, "{{ strict(1, 2) }}").is_err());
 }
+
+/// The static parser either declines a template or finds exactly what its parse-time
+/// render records.
+#[test]
+fn static_parse_records_what_the_render_records_or_declines() {
+    let rt = runtime(&[(
+        "proj",
+        "macros/m.sql",
+        "{% macro money(c) %}round({{ c }} / 100.0, 2){% endmacro %}\
+{% macro uses_var() %}{{ var('cols') | join(',') }}{% endmacro %}\
+{% macro needs_missing_var() %}{{ var('nope') }}{% endmacro %}\
+{% macro loops() %}{% set xs = [] %}{% for i in range(2) %}{% do xs.append(i) %}{% endfor %}{{ xs }}{% endmacro %}\
+{% macro calls_money() %}{{ money('x') }}{% endmacro %}\
+{% macro forever(n) %}{{ forever(n + 1) }}{% endmacro %}\
+{% macro refs() %}{{ ref('a') }}{% endmacro %}\
+{% macro logs() %}{% do log('x') %}{% endmacro %}\
+{% macro dispatches() %}{{ adapter.dispatch('money')('x') }}{% endmacro %}\
+{% macro sets_config() %}{% do config.set('a', 1) %}{% endmacro %}\
+{% macro raises() %}{{ exceptions.raise_compiler_error('no') }}{% endmacro %}",
+    )]);
+    let mut vars = HashMap::new();
+    vars.insert(
+        "proj".to_owned(),
+        Arc::new(indexmap::IndexMap::from([(
+            "cols".to_owned(),
+            serde_json::json!(["a", "b"]),
+        )])),
+    );
+    let run = rt.run_context(RunOptions {
+        vars,
+        ..RunOptions::default()
+    });
+    let parser = rt.static_parser(&run);
+    let recorded = |src: &str| {
+        let rec = Arc::new(Recorder::default());
+        let scope = NodeScope::new("proj", Some("model.proj.m"))
+            .record(rec.clone())
+            .resolve_with(Arc::new(Names))
+            .config(None)
+            .set("execute", Value::from(false));
+        rt.render(&run, "models/m.sql", src, scope)
+            .unwrap_or_else(|e| panic!("render of {src:?} failed: {e:?}"));
+        mfb_jinja::static_parse::StaticRecord {
+            refs: rec.refs(),
+            sources: rec.sources(),
+            configs: rec.configs(),
+            macros: rec.macros(),
+        }
+    };
+    let static_ok = [
+        "select 1",
+        "select * from {{ ref('a') }} join {{ ref('other', 'b') }} using (id) -- {{ ref('a') }}",
+        "{{ config(materialized='table', tags=['x', 'y'], meta={'k': 1, 'b': true, 'n': none}, enabled=True) }}\
+{{- config(alias='z') -}} select 1",
+        "select {{ money('amount') }}, {{ money(var('cols')) }} from {{ source('raw', 'events') }}",
+        "select '{{ var(\"nope\", \"default\") }}', '{{ var('nope', default=1) }}'",
+        "{{ uses_var() }} {{ loops() }} {{ calls_money() }} {# {{ refs() }} #}",
+        "select '{{ \"}}\" }}', '{{ this }}', '{{ ref(\"a\").identifier }}', {{ ref('a') | string }}",
+        "{{ money(ref('a')) }} {{ ref('a') }} {{ money('y') }}",
+    ];
+    for src in static_ok {
+        let found = parser
+            .parse("proj", src)
+            .unwrap_or_else(|| panic!("declined {src:?}"));
+        assert_eq!(found, recorded(src), "{src}");
+    }
+    let declined = [
+        "{% if true %}{{ ref('a') }}{% endif %}",
+        "{{ ref('a') if execute else ref('b') }}",
+        "{{ forever(1) }}",
+        "{{ refs() }}",
+        "{{ logs() }}",
+        "{{ dispatches() }}",
+        "{{ sets_config() }}",
+        "{{ raises() }}",
+        "{{ needs_missing_var() }}",
+        "{{ var('nope') }}",
+        "{{ ref(name) }}",
+        "{{ ref('a', version=2) }}",
+        "{{ config(materialized=var('cols')) }}",
+        "{{ adapter.quote('x') }}",
+        "{{ 'a\\'b' }}",
+        "{{ 1.5 }}",
+        "{{ x ~ 'y' }}",
+        "{{ unknown_function() }}",
+        "{{ ref('a') ",
+        "{# unclosed",
+    ];
+    for src in declined {
+        assert!(parser.parse("proj", src).is_none(), "accepted {src:?}");
+    }
+}

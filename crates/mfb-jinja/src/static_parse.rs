@@ -1,0 +1,703 @@
+//! What a template's parse-time render would record (`ref()`, `source()` and `config()`
+//! calls, the macros its own text calls), found without rendering it.
+//!
+//! dbt does the same with its "static parser": most models are plain SQL with a few
+//! `{{ ref(...) }}`, `{{ source(...) }}` and `{{ config(...) }}` calls, and rendering each
+//! one at parse time only to learn those calls costs as much as compiling it. Here a
+//! template qualifies when
+//!
+//! - it has no statements (`{% ... %}`), only expressions (`{{ ... }}`) and comments, so
+//!   every call in it runs exactly once, in an order known from the text;
+//! - each expression is a name, a literal, an attribute of a name, a filter, or a call of
+//!   `ref`/`source` with string literals, `config` with literal keyword arguments, `var`
+//!   with a string literal, or a macro whose every definition is *pure*;
+//! - none of `ref`, `source`, `config`, `var` is shadowed by a macro of that name.
+//!
+//! A macro is pure when rendering it can record nothing and has no effect outside its
+//! output: it is not recursive and calls only pure macros, `var` (with a literal name), filters, tests, a few
+//! side-effect-free functions (`range`, `dict`, `return`, ...) and methods of plain values
+//! (`append`, `items`, `upper`, ...) — no `ref`, `source`, `config`, `adapter`, `run_query`,
+//! `log`, `exceptions`, `env_var`, `import`, ... The `var()` names a pure macro reads
+//! without a default must be defined, or the render would fail, so such a template is
+//! rendered instead when one is missing.
+//!
+//! Anything else gets the render. A test in `mfb-cli` parses every fixture project both
+//! ways and compares the manifests.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use indexmap::{IndexMap, IndexSet};
+use minijinja::value::Value;
+
+use crate::macros::{MacroObject, MacroRegistry};
+use crate::refs::RecordedRef;
+use crate::scope::RunContext;
+use crate::static_calls::{Tok, code_blocks, tokenize};
+
+/// What a parse-time render of a template records.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct StaticRecord {
+    /// `ref()` calls, de-duplicated in call order.
+    pub refs: Vec<RecordedRef>,
+    /// `source()` calls, de-duplicated in call order.
+    pub sources: Vec<[String; 2]>,
+    /// Each `config()` call's arguments, in call order.
+    pub configs: Vec<IndexMap<String, serde_json::Value>>,
+    /// Unique ids of the macros the template itself calls, in call order.
+    pub macros: IndexSet<String>,
+}
+
+/// Functions without side effects that a pure macro may call.
+const PURE_FUNCTIONS: [&str; 9] = [
+    "return",
+    "caller",
+    "range",
+    "dict",
+    "namespace",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "zip",
+];
+
+/// Methods of plain values (lists, dicts, strings, `loop`, `config.get` at parse time).
+const PURE_METHODS: [&str; 34] = [
+    "append",
+    "extend",
+    "insert",
+    "pop",
+    "remove",
+    "update",
+    "items",
+    "keys",
+    "values",
+    "get",
+    "setdefault",
+    "copy",
+    "upper",
+    "lower",
+    "title",
+    "capitalize",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "replace",
+    "split",
+    "rsplit",
+    "splitlines",
+    "join",
+    "startswith",
+    "endswith",
+    "format",
+    "count",
+    "find",
+    "index",
+    "isdigit",
+    "isalpha",
+    "isalnum",
+    "cycle",
+];
+
+/// Objects whose methods have effects or can fail at parse time.
+const IMPURE_OBJECTS: [&str; 7] = [
+    "adapter",
+    "exceptions",
+    "modules",
+    "api",
+    "context",
+    "config",
+    "dbt",
+];
+
+/// Jinja keywords after which `(` opens a group, not a call.
+const KEYWORDS: [&str; 12] = [
+    "and", "or", "not", "in", "is", "if", "else", "elif", "for", "set", "do", "call",
+];
+
+/// Words that make a macro impure wherever they appear.
+const IMPURE_WORDS: [&str; 5] = ["import", "include", "extends", "context", "super"];
+
+/// Decides, once per invocation, which macros are pure; then finds what templates record.
+#[derive(Debug)]
+pub struct StaticParser {
+    registry: Arc<MacroRegistry>,
+    run: Arc<RunContext>,
+    /// Per macro name: the `var()` names (and the packages of the macros reading them)
+    /// that its definitions and the pure macros they call read without a default; absent
+    /// when some definition of that name is impure.
+    pure: HashMap<String, Vec<(String, String)>>,
+}
+
+/// One macro definition's scan.
+struct MacroScan {
+    impure: bool,
+    /// Names of macros it calls (plain or `package.name`).
+    calls: Vec<String>,
+    /// `var()` names read without a default.
+    vars: Vec<String>,
+}
+
+fn scan_macro(sql: &str, registry: &MacroRegistry) -> MacroScan {
+    let mut scan = MacroScan {
+        impure: false,
+        calls: Vec::new(),
+        vars: Vec::new(),
+    };
+    for block in code_blocks(sql) {
+        let toks = tokenize(block);
+        for (i, tok) in toks.iter().enumerate() {
+            if let Tok::Ident(word) = tok
+                && IMPURE_WORDS.contains(word)
+            {
+                scan.impure = true;
+                return scan;
+            }
+            if *tok != Tok::Punct('(') || i == 0 {
+                continue;
+            }
+            let method = i >= 2 && toks[i - 2] == Tok::Punct('.');
+            let name = match &toks[i - 1] {
+                Tok::Ident(k) if KEYWORDS.contains(k) && !method => continue,
+                Tok::Ident(name) => *name,
+                Tok::Punct(')' | ']') | Tok::Str(_) | Tok::Punct('0') => {
+                    scan.impure = true;
+                    return scan;
+                }
+                Tok::Punct(_) => continue,
+            };
+            let before = i.checked_sub(2).map(|j| &toks[j]);
+            match before {
+                Some(Tok::Punct('|')) | Some(Tok::Ident("is" | "macro" | "test")) => continue,
+                Some(Tok::Ident("not")) if i >= 3 && toks[i - 3] == Tok::Ident("is") => continue,
+                Some(Tok::Ident("materialization")) => continue,
+                Some(Tok::Punct('.')) => {
+                    // The root of the dotted path before the method: `a` in `a.b.c(`.
+                    let Some(mut j) = i.checked_sub(3) else {
+                        scan.impure = true;
+                        return scan;
+                    };
+                    while j >= 2
+                        && toks[j - 1] == Tok::Punct('.')
+                        && matches!(toks[j - 2], Tok::Ident(_))
+                    {
+                        j -= 2;
+                    }
+                    let qualified = j == i - 3;
+                    match &toks[j] {
+                        Tok::Ident(root) if IMPURE_OBJECTS.contains(root) => {
+                            scan.impure = true;
+                            return scan;
+                        }
+                        Tok::Ident(pkg) if qualified && registry.packages.contains_key(*pkg) => {
+                            scan.calls.push(name.to_owned());
+                        }
+                        _ if PURE_METHODS.contains(&name) => {}
+                        _ => {
+                            scan.impure = true;
+                            return scan;
+                        }
+                    }
+                }
+                _ if name == "var" => match (toks.get(i + 1), toks.get(i + 2)) {
+                    (Some(Tok::Str(var)), Some(Tok::Punct(')'))) => scan.vars.push(var.clone()),
+                    (Some(Tok::Str(_)), Some(Tok::Punct(','))) => {}
+                    _ => {
+                        scan.impure = true;
+                        return scan;
+                    }
+                },
+                _ => scan.calls.push(name.to_owned()),
+            }
+        }
+    }
+    scan
+}
+
+impl StaticParser {
+    /// Scans every macro of `registry` once.
+    pub(crate) fn new(registry: Arc<MacroRegistry>, run: Arc<RunContext>) -> Self {
+        let defs = registry.defs();
+        let scans: Vec<MacroScan> = defs.iter().map(|d| scan_macro(&d.sql, &registry)).collect();
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, d) in defs.iter().enumerate() {
+            by_name.entry(d.name.as_str()).or_default().push(i);
+        }
+        // A call is pure when the name is a macro all of whose definitions are pure, or a
+        // side-effect-free function no macro shadows. A recursive macro is not: recursion
+        // can fail (too deep) at parse time, which dbt reports there.
+        let callees = |name: &str| -> Vec<&str> {
+            by_name
+                .get(name)
+                .into_iter()
+                .flatten()
+                .flat_map(|&i| scans[i].calls.iter().map(String::as_str))
+                .filter(|c| by_name.contains_key(c))
+                .collect()
+        };
+        let recursive = |name: &str| {
+            let mut seen = HashSet::new();
+            let mut stack = callees(name);
+            while let Some(n) = stack.pop() {
+                if n == name {
+                    return true;
+                }
+                if seen.insert(n) {
+                    stack.extend(callees(n));
+                }
+            }
+            false
+        };
+        let mut impure: HashSet<&str> = by_name
+            .iter()
+            .filter(|(name, ids)| ids.iter().any(|&i| scans[i].impure) || recursive(name))
+            .map(|(name, _)| *name)
+            .collect();
+        for special in ["ref", "source", "config", "var"] {
+            if by_name.contains_key(special) {
+                impure.insert(special);
+            }
+        }
+        let call_is_pure = |call: &str, impure: &HashSet<&str>| {
+            if by_name.contains_key(call) {
+                !impure.contains(call)
+            } else {
+                PURE_FUNCTIONS.contains(&call)
+            }
+        };
+        loop {
+            let before = impure.len();
+            for (name, ids) in &by_name {
+                if impure.contains(name) {
+                    continue;
+                }
+                let bad = ids
+                    .iter()
+                    .any(|&i| scans[i].calls.iter().any(|c| !call_is_pure(c, &impure)));
+                if bad {
+                    impure.insert(name);
+                }
+            }
+            if impure.len() == before {
+                break;
+            }
+        }
+        // The vars each pure name reads, through the macros it calls.
+        let mut pure = HashMap::new();
+        for name in by_name.keys().filter(|n| !impure.contains(*n)) {
+            let mut vars = Vec::new();
+            let mut seen = HashSet::new();
+            let mut stack = vec![*name];
+            while let Some(n) = stack.pop() {
+                if !seen.insert(n) {
+                    continue;
+                }
+                for &i in by_name.get(n).into_iter().flatten() {
+                    for v in &scans[i].vars {
+                        vars.push((defs[i].package.clone(), v.clone()));
+                    }
+                    stack.extend(
+                        scans[i]
+                            .calls
+                            .iter()
+                            .filter(|c| by_name.contains_key(c.as_str()))
+                            .map(String::as_str),
+                    );
+                }
+            }
+            pure.insert((*name).to_owned(), vars);
+        }
+        StaticParser {
+            registry,
+            run,
+            pure,
+        }
+    }
+
+    /// What rendering `source` at parse time for a node of `package` would record, or
+    /// `None` when it has to be rendered to know.
+    pub fn parse(&self, package: &str, source: &str) -> Option<StaticRecord> {
+        let mut record = StaticRecord::default();
+        if !source.contains('{') {
+            return Some(record);
+        }
+        let shadowed = |name: &str| self.registry.lookup(package, name).is_some();
+        if ["ref", "source", "config", "var"]
+            .iter()
+            .any(|n| shadowed(n))
+        {
+            return None;
+        }
+        let bytes = source.as_bytes();
+        let mut refs = IndexSet::new();
+        let mut sources = IndexSet::new();
+        let mut i = 0;
+        while let Some(at) = source[i..].find('{') {
+            let start = i + at;
+            match bytes.get(start + 1) {
+                Some(b'#') => {
+                    let end = source[start + 2..].find("#}")?;
+                    i = start + 2 + end + 2;
+                }
+                Some(b'%') => return None,
+                Some(b'{') => {
+                    let body_start = start + 2;
+                    let end = crate::static_calls::block_end(source, body_start, "}}");
+                    if end >= bytes.len() {
+                        return None;
+                    }
+                    let mut body = &source[body_start..end];
+                    body = body.strip_prefix(['-', '+']).unwrap_or(body);
+                    body = body.strip_suffix(['-', '+']).unwrap_or(body);
+                    let toks = lex(body)?;
+                    let mut parser = ExprParser {
+                        toks: &toks,
+                        pos: 0,
+                        this: self,
+                        package,
+                        record: &mut record,
+                        refs: &mut refs,
+                        sources: &mut sources,
+                    };
+                    parser.expression()?;
+                    if parser.pos != toks.len() {
+                        return None;
+                    }
+                    i = end + 2;
+                }
+                _ => i = start + 1,
+            }
+        }
+        record.refs = refs.into_iter().collect();
+        record.sources = sources.into_iter().collect();
+        Some(record)
+    }
+
+    /// Whether var `name` is defined for nodes of `package`.
+    fn var_defined(&self, package: &str, name: &str) -> bool {
+        self.run.vars_for(package).contains_key(name)
+    }
+}
+
+/// A token of a `{{ }}` expression, exactly (strings with escapes are not accepted).
+#[derive(Debug, Clone, PartialEq)]
+enum Lexed<'a> {
+    Ident(&'a str),
+    Str(&'a str),
+    Int(i64),
+    Punct(u8),
+}
+
+fn lex(code: &str) -> Option<Vec<Lexed<'_>>> {
+    let bytes = code.as_bytes();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_whitespace() {
+            i += 1;
+        } else if b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            toks.push(Lexed::Ident(&code[start..i]));
+        } else if b.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.') {
+                return None;
+            }
+            toks.push(Lexed::Int(code[start..i].parse().ok()?));
+        } else if b == b'\'' || b == b'"' {
+            let end = code[i + 1..].find(b as char)? + i + 1;
+            let text = &code[i + 1..end];
+            if text.contains('\\') {
+                return None;
+            }
+            toks.push(Lexed::Str(text));
+            i = end + 1;
+        } else if b"()[]{},.:=|".contains(&b) {
+            // `==` is a comparison, not a keyword argument.
+            if b == b'=' && bytes.get(i + 1) == Some(&b'=') {
+                return None;
+            }
+            toks.push(Lexed::Punct(b));
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    Some(toks)
+}
+
+/// A value the template computes: a literal (kept, for `config()`), or anything else.
+enum Val {
+    Literal(serde_json::Value),
+    Opaque,
+}
+
+/// Recursive descent over one `{{ }}` expression, recording calls in evaluation order.
+struct ExprParser<'t, 'a> {
+    toks: &'t [Lexed<'a>],
+    pos: usize,
+    this: &'t StaticParser,
+    package: &'t str,
+    record: &'t mut StaticRecord,
+    refs: &'t mut IndexSet<RecordedRef>,
+    sources: &'t mut IndexSet<[String; 2]>,
+}
+
+impl<'t, 'a> ExprParser<'t, 'a> {
+    fn peek(&self) -> Option<&'t Lexed<'a>> {
+        self.toks.get(self.pos)
+    }
+
+    fn eat(&mut self, p: u8) -> bool {
+        if self.peek() == Some(&Lexed::Punct(p)) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `postfix ('|' filter ['(' args ')'])*`
+    fn expression(&mut self) -> Option<Val> {
+        let mut value = self.postfix()?;
+        while self.eat(b'|') {
+            let Some(Lexed::Ident(_)) = self.peek() else {
+                return None;
+            };
+            self.pos += 1;
+            if self.eat(b'(') {
+                self.arguments()?;
+            }
+            value = Val::Opaque;
+        }
+        Some(value)
+    }
+
+    /// A primary followed by attributes; a call only directly on a name.
+    fn postfix(&mut self) -> Option<Val> {
+        if let (Some(Lexed::Ident(name)), Some(Lexed::Punct(b'('))) =
+            (self.toks.get(self.pos), self.toks.get(self.pos + 1))
+        {
+            let name: &'a str = name;
+            if KEYWORDS.contains(&name) {
+                return None;
+            }
+            self.pos += 2;
+            let (positional, keywords) = self.arguments()?;
+            self.call(name, positional, keywords)?;
+            return self.attributes(Val::Opaque);
+        }
+        let value = self.primary()?;
+        self.attributes(value)
+    }
+
+    fn attributes(&mut self, mut value: Val) -> Option<Val> {
+        while self.eat(b'.') {
+            let Some(Lexed::Ident(_)) = self.peek() else {
+                return None;
+            };
+            self.pos += 1;
+            if self.peek() == Some(&Lexed::Punct(b'(')) {
+                return None;
+            }
+            value = Val::Opaque;
+        }
+        if self.peek() == Some(&Lexed::Punct(b'[')) || self.peek() == Some(&Lexed::Punct(b'(')) {
+            return None;
+        }
+        Some(value)
+    }
+
+    fn primary(&mut self) -> Option<Val> {
+        let tok = self.peek()?.clone();
+        self.pos += 1;
+        Some(match tok {
+            Lexed::Str(s) => Val::Literal(serde_json::Value::String(s.to_owned())),
+            Lexed::Int(n) => Val::Literal(serde_json::Value::from(n)),
+            Lexed::Ident("true" | "True") => Val::Literal(serde_json::Value::Bool(true)),
+            Lexed::Ident("false" | "False") => Val::Literal(serde_json::Value::Bool(false)),
+            Lexed::Ident("none" | "None") => Val::Literal(serde_json::Value::Null),
+            Lexed::Ident(k) if KEYWORDS.contains(&k) => return None,
+            Lexed::Ident(_) => Val::Opaque,
+            Lexed::Punct(b'[') => {
+                let mut items = Vec::new();
+                let mut literal = true;
+                while !self.eat(b']') {
+                    match self.expression()? {
+                        Val::Literal(v) => items.push(v),
+                        Val::Opaque => literal = false,
+                    }
+                    if !self.eat(b',') {
+                        if !self.eat(b']') {
+                            return None;
+                        }
+                        break;
+                    }
+                }
+                if literal {
+                    Val::Literal(serde_json::Value::Array(items))
+                } else {
+                    Val::Opaque
+                }
+            }
+            Lexed::Punct(b'{') => {
+                let mut map = serde_json::Map::new();
+                let mut literal = true;
+                while !self.eat(b'}') {
+                    let Some(Lexed::Str(key)) = self.peek().cloned() else {
+                        return None;
+                    };
+                    self.pos += 1;
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    match self.expression()? {
+                        Val::Literal(v) => {
+                            map.insert(key.to_owned(), v);
+                        }
+                        Val::Opaque => literal = false,
+                    }
+                    if !self.eat(b',') {
+                        if !self.eat(b'}') {
+                            return None;
+                        }
+                        break;
+                    }
+                }
+                if literal {
+                    Val::Literal(serde_json::Value::Object(map))
+                } else {
+                    Val::Opaque
+                }
+            }
+            Lexed::Punct(b'(') => {
+                let inner = self.expression()?;
+                if !self.eat(b')') {
+                    return None;
+                }
+                inner
+            }
+            Lexed::Punct(_) => return None,
+        })
+    }
+
+    /// The arguments after `(`, through `)`.
+    #[allow(clippy::type_complexity)]
+    fn arguments(&mut self) -> Option<(Vec<Val>, Vec<(&'a str, Val)>)> {
+        let mut positional = Vec::new();
+        let mut keywords: Vec<(&'a str, Val)> = Vec::new();
+        while !self.eat(b')') {
+            if let (Some(Lexed::Ident(key)), Some(Lexed::Punct(b'='))) =
+                (self.toks.get(self.pos), self.toks.get(self.pos + 1))
+            {
+                let key: &'a str = key;
+                self.pos += 2;
+                let value = self.expression()?;
+                if keywords.iter().any(|(k, _)| *k == key) {
+                    return None;
+                }
+                keywords.push((key, value));
+            } else {
+                if !keywords.is_empty() {
+                    return None;
+                }
+                positional.push(self.expression()?);
+            }
+            if !self.eat(b',') {
+                if !self.eat(b')') {
+                    return None;
+                }
+                break;
+            }
+        }
+        Some((positional, keywords))
+    }
+
+    fn string(v: &Val) -> Option<String> {
+        match v {
+            Val::Literal(serde_json::Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Records what calling `name` records, or gives up.
+    fn call(
+        &mut self,
+        name: &str,
+        positional: Vec<Val>,
+        keywords: Vec<(&'a str, Val)>,
+    ) -> Option<()> {
+        match name {
+            "ref" => {
+                if !keywords.is_empty() {
+                    return None;
+                }
+                let (package, name) = match positional.as_slice() {
+                    [name] => (None, Self::string(name)?),
+                    [package, name] => (Some(Self::string(package)?), Self::string(name)?),
+                    _ => return None,
+                };
+                self.refs.insert(RecordedRef {
+                    package,
+                    name,
+                    version: None,
+                });
+            }
+            "source" => {
+                let [source, table] = positional.as_slice() else {
+                    return None;
+                };
+                if !keywords.is_empty() {
+                    return None;
+                }
+                self.sources
+                    .insert([Self::string(source)?, Self::string(table)?]);
+            }
+            "config" => {
+                if !positional.is_empty() {
+                    return None;
+                }
+                let mut map = IndexMap::new();
+                for (key, value) in keywords {
+                    let Val::Literal(v) = value else {
+                        return None;
+                    };
+                    map.insert(key.to_owned(), v);
+                }
+                self.record.configs.push(map);
+            }
+            "var" => {
+                let has_default = match (positional.len(), keywords.as_slice()) {
+                    (1, []) => false,
+                    (2, []) | (1, [("default", _)]) => true,
+                    _ => return None,
+                };
+                let var = Self::string(&positional[0])?;
+                if !has_default && !self.this.var_defined(self.package, &var) {
+                    return None;
+                }
+            }
+            _ => {
+                let vars = self.this.pure.get(name)?;
+                for (macro_package, var) in vars {
+                    if !self.this.var_defined(self.package, var)
+                        || !self.this.var_defined(macro_package, var)
+                    {
+                        return None;
+                    }
+                }
+                let found: &Value = self.this.registry.lookup(self.package, name)?;
+                let def = found.downcast_object_ref::<MacroObject>()?.def();
+                self.record.macros.insert(def.unique_id());
+            }
+        }
+        Some(())
+    }
+}
