@@ -843,6 +843,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         docs: doc_nodes,
         ..Manifest::default()
     };
+    manifest.nodes.reserve(pending.len());
     for p in pending {
         let enabled = p.node.config.get("enabled").and_then(Value::as_bool) != Some(false);
         let target = if enabled {

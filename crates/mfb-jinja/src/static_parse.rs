@@ -30,7 +30,7 @@ use std::sync::Arc;
 use indexmap::{IndexMap, IndexSet};
 use minijinja::value::Value;
 
-use crate::macros::{MacroObject, MacroRegistry};
+use crate::macros::{INTERNAL_PACKAGE, MacroObject, MacroRegistry};
 use crate::refs::RecordedRef;
 use crate::scope::RunContext;
 use crate::static_calls::{Tok, code_blocks, tokenize};
@@ -253,6 +253,21 @@ impl StaticParser {
             .filter(|(name, ids)| ids.iter().any(|&i| scans[i].impure) || recursive(name))
             .map(|(name, _)| *name)
             .collect();
+        // The built-in `get_where_subquery` (every generic test's `model` argument) only
+        // reads `config.get('where')`, which records nothing at parse time: pure, unless
+        // a package defines it or one of its dispatch implementations.
+        let where_subquery = [
+            "get_where_subquery",
+            "default__get_where_subquery",
+            "postgres__get_where_subquery",
+        ];
+        if where_subquery.iter().all(|n| {
+            by_name
+                .get(n)
+                .is_none_or(|ids| ids.iter().all(|&i| defs[i].package == INTERNAL_PACKAGE))
+        }) {
+            impure.remove("get_where_subquery");
+        }
         for special in ["ref", "source", "config", "var"] {
             if by_name.contains_key(special) {
                 impure.insert(special);

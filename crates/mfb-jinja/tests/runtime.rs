@@ -452,7 +452,8 @@ fn static_parse_records_what_the_render_records_or_declines() {
 {% macro logs() %}{% do log('x') %}{% endmacro %}\
 {% macro dispatches() %}{{ adapter.dispatch('money')('x') }}{% endmacro %}\
 {% macro sets_config() %}{% do config.set('a', 1) %}{% endmacro %}\
-{% macro raises() %}{{ exceptions.raise_compiler_error('no') }}{% endmacro %}",
+{% macro raises() %}{{ exceptions.raise_compiler_error('no') }}{% endmacro %}\
+{% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
     )]);
     let mut vars = HashMap::new();
     vars.insert(
@@ -493,6 +494,8 @@ fn static_parse_records_what_the_render_records_or_declines() {
         "{{ uses_var() }} {{ loops() }} {{ calls_money() }} {# {{ refs() }} #}",
         "select '{{ \"}}\" }}', '{{ this }}', '{{ ref(\"a\").identifier }}', {{ ref('a') | string }}",
         "{{ money(ref('a')) }} {{ ref('a') }} {{ money('y') }}",
+        "{{ test_positive(column_name='amount', model=get_where_subquery(ref('a'))) }}",
+        "{{ test_positive(model=get_where_subquery(source('raw', 'events')), column_name='x') }}",
     ];
     for src in static_ok {
         let found = parser
