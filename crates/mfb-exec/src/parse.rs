@@ -570,7 +570,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     }
 
     // 2. Sources.
-    let mut sources = IndexMap::new();
+    let mut sources = mfb_graph::IdMap::default();
     let target_db = loaded.target.dbname.clone();
     let target_schema = loaded.target.schema.clone();
     for pkg in &project.packages {
@@ -993,16 +993,54 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         })
         .map(|d| d.name.as_str())
         .collect();
+    // Per package and test name: whether the test macro is the built-in one, with no
+    // dispatch implementation defined outside the built-in package (decided once, not
+    // per test).
+    let mut builtin_tests: HashMap<(&str, &str), bool> = HashMap::new();
+    for j in &jobs {
+        let key = (j.pkg.name.as_str(), j.spec.test_name.as_str());
+        builtin_tests.entry(key).or_insert_with(|| {
+            let name = format!("test_{}", key.1);
+            runtime
+                .registry()
+                .lookup(key.0, &name)
+                .and_then(|f| f.downcast_object_ref::<mfb_jinja::macros::MacroObject>())
+                .is_some_and(|f| f.def().package == mfb_jinja::INTERNAL_PACKAGE)
+                && !overridden_impls.contains(format!("default__{name}").as_str())
+                && !overridden_impls.contains(format!("postgres__{name}").as_str())
+        });
+    }
+    // Per package, namespace and test name: the start of `depends_on.macros`.
+    let mut test_macro_ids: HashMap<(&str, Option<&str>, &str), (Vec<String>, bool)> =
+        HashMap::new();
+    for j in &jobs {
+        let key = (
+            j.pkg.name.as_str(),
+            j.spec.namespace.as_deref(),
+            j.spec.test_name.as_str(),
+        );
+        test_macro_ids
+            .entry(key)
+            .or_insert_with(|| generic_test_macro_ids(runtime, key.0, key.1, key.2));
+    }
+    // Per properties file: its folders (for the tests' fqn) and its display path.
+    let mut per_yml: HashMap<(&str, &str), (Vec<String>, String)> = HashMap::new();
+    for j in &jobs {
+        per_yml.entry((j.prefix, j.yml)).or_insert_with(|| {
+            let dirs: Vec<String> = dirs(j.yml).into_iter().skip(1).collect();
+            (dirs, format!("{}{}", j.prefix, j.yml))
+        });
+    }
     mfb_diagnostics::phase::mark("parse: test jobs");
     let built: Vec<(Pending, String, Option<Diagnostic>)> = jobs
         .par_iter()
         .map(|j| {
-            let yml_dirs: Vec<String> = dirs(j.yml).into_iter().skip(1).collect();
-            let display = format!("{}{}", j.prefix, j.yml);
+            let (yml_dirs, display) = &per_yml[&(j.prefix, j.yml)];
+            let display = display.clone();
             let t = generic_test(
                 &j.pkg.name,
                 j.yml,
-                &yml_dirs,
+                yml_dirs,
                 j.spec,
                 &j.target,
                 j.column,
@@ -1012,7 +1050,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             let mut config = project_config(root, j.pkg, |p| &p.tests, &node.fqn);
             merge_config(&mut config, &j.spec.config);
             node.config = config;
-            let static_deps = static_test_deps(runtime, &overridden_impls, &node);
+            let static_deps = static_test_deps(&builtin_tests, &node);
             let late_config = root_override(root, j.pkg, |p| &p.tests, &node.fqn);
             let mut p = Pending {
                 static_deps,
@@ -1025,7 +1063,14 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 .and_then(|()| finish(&mut p.node))
                 .err()
                 .map(|d| relocate_test_error(d, &p.node, &p.template, &loaded.project.root));
-            p.node.depends_on.macros = generic_test_macros(runtime, &p.node);
+            p.node.depends_on.macros = generic_test_macros(
+                &test_macro_ids[&(
+                    j.pkg.name.as_str(),
+                    j.spec.namespace.as_deref(),
+                    j.spec.test_name.as_str(),
+                )],
+                &p.node.depends_on.macros,
+            );
             (p, t.invocation, error)
         })
         .collect();
@@ -1374,20 +1419,24 @@ fn check_duplicates(manifest: &Manifest, errors: &mut Diagnostics) {
 /// `get_where_subquery` (which dbt's parse-time render of the test calls, except for the
 /// built-in `unique` and `not_null`, which it does not render), then any other macro the
 /// test's arguments call.
-fn generic_test_macros(runtime: &mfb_jinja::Runtime, node: &Node) -> Vec<String> {
-    let recorded = node.depends_on.macros.clone();
-    let Some(meta) = node.test_metadata.as_ref() else {
-        return recorded;
-    };
+/// The start of a generic test's `depends_on.macros`, per package, namespace and test
+/// name: the test macro, then (unless it is the built-in `unique` / `not_null`, whose list
+/// ends there) `get_where_subquery`. The second value says whether the list is complete.
+fn generic_test_macro_ids(
+    runtime: &mfb_jinja::Runtime,
+    package: &str,
+    namespace: Option<&str>,
+    test_name: &str,
+) -> (Vec<String>, bool) {
     let registry = runtime.registry();
     let id_of = |v: &JinjaValue| {
         v.downcast_object_ref::<mfb_jinja::macros::MacroObject>()
             .map(|m| m.def().unique_id())
     };
-    let test_macro = format!("test_{}", meta.name);
-    let found = match &meta.namespace {
+    let test_macro = format!("test_{test_name}");
+    let found = match namespace {
         Some(ns) => registry.lookup_in(ns, &test_macro),
-        None => registry.lookup(&node.package_name, &test_macro),
+        None => registry.lookup(package, &test_macro),
     };
     let mut out: Vec<String> = found.and_then(id_of).into_iter().collect();
     let fast_path = ["macro.dbt.test_unique", "macro.dbt.test_not_null"];
@@ -1395,17 +1444,27 @@ fn generic_test_macros(runtime: &mfb_jinja::Runtime, node: &Node) -> Vec<String>
         .first()
         .is_some_and(|id| fast_path.contains(&id.as_str()))
     {
-        return out;
+        return (out, true);
     }
     if let Some(id) = registry
-        .lookup(&node.package_name, "get_where_subquery")
+        .lookup(package, "get_where_subquery")
         .and_then(id_of)
     {
         out.push(id);
     }
-    for id in recorded {
-        if !out.contains(&id) {
-            out.push(id);
+    (out, false)
+}
+
+/// A generic test's `depends_on.macros`: [`generic_test_macro_ids`], then the macros its
+/// render recorded.
+fn generic_test_macros(start: &(Vec<String>, bool), recorded: &[String]) -> Vec<String> {
+    let (ids, complete) = start;
+    let mut out = ids.clone();
+    if !complete {
+        for id in recorded {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
         }
     }
     out
@@ -1416,23 +1475,12 @@ fn generic_test_macros(runtime: &mfb_jinja::Runtime, node: &Node) -> Vec<String>
 /// every argument is a literal or a plain `ref(...)` / `source(...)` call. Rendering such a
 /// test at parse time records exactly these calls and nothing else.
 fn static_test_deps(
-    runtime: &mfb_jinja::Runtime,
-    overridden: &HashSet<&str>,
+    builtin: &HashMap<(&str, &str), bool>,
     node: &Node,
 ) -> Option<(Vec<RefCall>, Vec<[String; 2]>)> {
     let meta = node.test_metadata.as_ref()?;
-    if meta.namespace.is_some() {
-        return None;
-    }
-    let registry = runtime.registry();
-    let name = format!("test_{}", meta.name);
-    let found = registry.lookup(&node.package_name, &name)?;
-    let found = found.downcast_object_ref::<mfb_jinja::macros::MacroObject>()?;
-    if found.def().package != mfb_jinja::INTERNAL_PACKAGE {
-        return None;
-    }
-    if overridden.contains(format!("default__{name}").as_str())
-        || overridden.contains(format!("postgres__{name}").as_str())
+    if meta.namespace.is_some()
+        || builtin.get(&(node.package_name.as_str(), meta.name.as_str())) != Some(&true)
     {
         return None;
     }

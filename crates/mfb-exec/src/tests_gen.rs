@@ -86,19 +86,33 @@ pub fn test_names(
 ) -> (String, String) {
     let mut keys: Vec<&String> = args.keys().filter(|k| *k != "model").collect();
     keys.sort();
-    let mut flat = Vec::new();
+    // `<test>_<target>_<arg>__<arg>...`, each flattened argument value cleaned.
+    let mut full = String::with_capacity(test_type.len() + target_name.len() + 64);
+    full.push_str(test_type);
+    full.push('_');
+    full.push_str(target_name);
+    let identifier_len = full.len();
+    full.push('_');
+    let mut first = true;
+    let mut push = |value: &Value| {
+        if !first {
+            full.push_str("__");
+        }
+        first = false;
+        match value {
+            Value::String(s) => push_clean(s, &mut full),
+            other => push_clean(&py_str(other), &mut full),
+        }
+    };
     for k in keys {
         match &args[k] {
-            Value::Object(map) => flat.extend(map.values().map(py_str)),
-            Value::Array(items) => flat.extend(items.iter().map(py_str)),
-            other => flat.push(py_str(other)),
+            Value::Object(map) => map.values().for_each(&mut push),
+            Value::Array(items) => items.iter().for_each(&mut push),
+            other => push(other),
         }
     }
-    let clean: Vec<String> = flat.iter().map(|s| clean_part(s)).collect();
-    let identifier = format!("{test_type}_{target_name}");
-    let full = format!("{identifier}_{}", clean.join("__"));
     if full.len() >= 64 {
-        let trunc: String = identifier.chars().take(30).collect();
+        let trunc: String = full[..identifier_len].chars().take(30).collect();
         let hash = format!("{:x}", Md5::digest(full.as_bytes()));
         (format!("{trunc}_{hash}"), full)
     } else {
@@ -106,8 +120,8 @@ pub fn test_names(
     }
 }
 
-fn clean_part(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends `s` with every run of non-identifier characters replaced by one `_`.
+fn push_clean(s: &str, out: &mut String) {
     let mut in_run = false;
     for c in s.chars() {
         if c.is_ascii_alphanumeric() || c == '_' {
@@ -118,7 +132,6 @@ fn clean_part(s: &str) -> String {
             in_run = true;
         }
     }
-    out
 }
 
 /// Turns a YAML argument into the Jinja expression dbt's native rendering would produce:
@@ -333,8 +346,14 @@ pub fn test_hash(
     text.push_str(": ");
     quote(namespace.unwrap_or("None"), &mut text);
     text.push('}');
-    let digest = format!("{:x}", Md5::digest(text.as_bytes()));
-    digest[digest.len() - 10..].to_owned()
+    // The last 10 hex digits: the last 5 bytes of the digest.
+    let digest = Md5::digest(text.as_bytes());
+    let mut out = String::with_capacity(10);
+    for b in &digest[digest.len() - 5..] {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// Python's `repr()` of a string.

@@ -10,6 +10,7 @@
 use indexmap::IndexMap;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::slice::ParallelSliceMut;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -20,7 +21,7 @@ use crate::{GraphError, Manifest, UniqueId};
 #[derive(Debug, Clone)]
 pub struct Dag {
     graph: DiGraph<UniqueId, ()>,
-    index: IndexMap<UniqueId, NodeIndex>,
+    index: crate::manifest::IdMap<NodeIndex>,
     /// Direct upstream vertices of each vertex, sorted by id, without duplicates.
     parents: Vec<Vec<u32>>,
     /// Direct downstream vertices of each vertex, sorted by id, without duplicates.
@@ -40,11 +41,12 @@ impl Dag {
             .chain(manifest.sources.keys())
             .chain(manifest.exposures.keys())
             .collect();
-        ids.sort_unstable();
+        ids.par_sort_unstable();
         ids.dedup();
 
         let mut graph = DiGraph::with_capacity(ids.len(), ids.len() * 2);
-        let mut index = IndexMap::with_capacity(ids.len());
+        let mut index =
+            crate::manifest::IdMap::with_capacity_and_hasher(ids.len(), Default::default());
         for id in ids {
             let ix = graph.add_node(id.clone());
             index.insert(id.clone(), ix);

@@ -19,8 +19,8 @@ pub mod test_support;
 pub use dag::Dag;
 pub use error::GraphError;
 pub use manifest::{
-    ColumnInfo, DependsOn, DocNode, Exposure, MacroNode, Manifest, Node, RefCall, ResourceType,
-    SourceNode, TestMetadata, UniqueId,
+    ColumnInfo, DependsOn, DocNode, Exposure, IdMap, MacroNode, Manifest, Node, RefCall,
+    ResourceType, SourceNode, TestMetadata, UniqueId,
 };
 pub use selector::{
     IndirectSelection, SelectionCriteria, SelectionResult, SelectorSpec, select, select_detailed,

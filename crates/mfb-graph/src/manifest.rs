@@ -252,17 +252,21 @@ pub struct Exposure {
     pub config: NodeConfig,
 }
 
+/// A map keyed by unique id, in insertion order, hashing with foldhash: a large project's
+/// manifest holds tens of thousands of nodes, looked up by id at every step.
+pub type IdMap<V> = IndexMap<UniqueId, V, foldhash::fast::RandomState>;
+
 /// Everything parsed, keyed by unique id, in a deterministic order.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
     /// Models, seeds, snapshots, analyses, tests, unit tests.
-    pub nodes: IndexMap<UniqueId, Node>,
-    pub sources: IndexMap<UniqueId, SourceNode>,
+    pub nodes: IdMap<Node>,
+    pub sources: IdMap<SourceNode>,
     pub macros: IndexMap<UniqueId, MacroNode>,
     pub docs: IndexMap<UniqueId, DocNode>,
     pub exposures: IndexMap<UniqueId, Exposure>,
     /// Disabled nodes (excluded from the DAG), by unique id.
-    pub disabled: IndexMap<UniqueId, Node>,
+    pub disabled: IdMap<Node>,
     /// Root project name.
     pub project_name: String,
     /// `adapter_type` for metadata (always `postgres`).
