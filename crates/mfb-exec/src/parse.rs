@@ -1011,8 +1011,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         });
     }
     // Per package, namespace and test name: the start of `depends_on.macros`.
-    let mut test_macro_ids: HashMap<(&str, Option<&str>, &str), (Vec<String>, bool)> =
-        HashMap::new();
+    type MacroIdsKey<'a> = (&'a str, Option<&'a str>, &'a str);
+    let mut test_macro_ids: HashMap<MacroIdsKey<'_>, (Vec<String>, bool)> = HashMap::new();
     for j in &jobs {
         let key = (
             j.pkg.name.as_str(),
