@@ -36,7 +36,7 @@ pub struct Parsed {
     pub manifest: Manifest,
     pub dag: Dag,
     /// Test invocation templates (generic tests), by unique id.
-    pub invocations: HashMap<UniqueId, String>,
+    pub invocations: foldhash::HashMap<UniqueId, String>,
     pub warnings: Diagnostics,
     /// Nodes whose compile read the database: compiled just before they run, once their
     /// upstream is built (see `compile::compile_for_run`).
@@ -875,7 +875,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     mfb_diagnostics::phase::mark("parse: finish, insert, duplicates");
 
     // 5. Generic tests from properties, looked up through an index of testable nodes.
-    let mut testable: HashMap<(&str, &str), Vec<TestableNode>> = HashMap::new();
+    let mut testable: foldhash::HashMap<(&str, &str), Vec<TestableNode>> =
+        foldhash::HashMap::default();
     for n in manifest.nodes.values() {
         if matches!(
             n.resource_type,
@@ -996,7 +997,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     // Per package and test name: whether the test macro is the built-in one, with no
     // dispatch implementation defined outside the built-in package (decided once, not
     // per test).
-    let mut builtin_tests: HashMap<(&str, &str), bool> = HashMap::new();
+    let mut builtin_tests: foldhash::HashMap<(&str, &str), bool> = foldhash::HashMap::default();
     for j in &jobs {
         let key = (j.pkg.name.as_str(), j.spec.test_name.as_str());
         builtin_tests.entry(key).or_insert_with(|| {
@@ -1012,7 +1013,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     }
     // Per package, namespace and test name: the start of `depends_on.macros`.
     type MacroIdsKey<'a> = (&'a str, Option<&'a str>, &'a str);
-    let mut test_macro_ids: HashMap<MacroIdsKey<'_>, (Vec<String>, bool)> = HashMap::new();
+    let mut test_macro_ids: foldhash::HashMap<MacroIdsKey<'_>, (Vec<String>, bool)> =
+        foldhash::HashMap::default();
     for j in &jobs {
         let key = (
             j.pkg.name.as_str(),
@@ -1024,7 +1026,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .or_insert_with(|| generic_test_macro_ids(runtime, key.0, key.1, key.2));
     }
     // Per properties file: its folders (for the tests' fqn) and its display path.
-    let mut per_yml: HashMap<(&str, &str), (Vec<String>, String)> = HashMap::new();
+    let mut per_yml: foldhash::HashMap<(&str, &str), (Vec<String>, String)> =
+        foldhash::HashMap::default();
     for j in &jobs {
         per_yml.entry((j.prefix, j.yml)).or_insert_with(|| {
             let dirs: Vec<String> = dirs(j.yml).into_iter().skip(1).collect();
@@ -1075,7 +1078,8 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         })
         .collect();
     mfb_diagnostics::phase::mark("parse: test nodes");
-    let mut invocations = HashMap::with_capacity(built.len());
+    let mut invocations =
+        foldhash::HashMap::with_capacity_and_hasher(built.len(), Default::default());
     manifest.nodes.reserve(built.len());
     for (p, invocation, error) in built {
         errors.extend(error);
@@ -1475,7 +1479,7 @@ fn generic_test_macros(start: &(Vec<String>, bool), recorded: &[String]) -> Vec<
 /// every argument is a literal or a plain `ref(...)` / `source(...)` call. Rendering such a
 /// test at parse time records exactly these calls and nothing else.
 fn static_test_deps(
-    builtin: &HashMap<(&str, &str), bool>,
+    builtin: &foldhash::HashMap<(&str, &str), bool>,
     node: &Node,
 ) -> Option<(Vec<RefCall>, Vec<[String; 2]>)> {
     let meta = node.test_metadata.as_ref()?;
