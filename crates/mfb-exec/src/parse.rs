@@ -721,6 +721,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         p.node.sources = sources;
         p.node.depends_on.macros = macros;
     };
+    let statically_parsed = std::sync::atomic::AtomicUsize::new(0);
     let render_one = |p: &mut Pending| -> Result<(), Diagnostic> {
         if p.node.resource_type == ResourceType::Seed {
             return Ok(());
@@ -737,6 +738,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .as_ref()
             .and_then(|sp| sp.parse(&p.node.package_name, &p.template))
         {
+            statically_parsed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             record_calls(
                 p,
                 found.configs,
@@ -788,7 +790,11 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         .collect();
     errors.extend(render_errors);
 
-    mfb_diagnostics::phase::mark("parse: render");
+    let models_static = statically_parsed.load(std::sync::atomic::Ordering::Relaxed);
+    mfb_diagnostics::phase::mark(&format!(
+        "parse: render ({models_static} of {} read statically)",
+        pending.len()
+    ));
     // 4. Finish configs, split enabled and disabled, name relations.
     let naming = Naming::new(runtime);
     let finish = |node: &mut Node| -> Result<(), Diagnostic> {
@@ -1077,7 +1083,11 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             (p, t.invocation, error)
         })
         .collect();
-    mfb_diagnostics::phase::mark("parse: test nodes");
+    mfb_diagnostics::phase::mark(&format!(
+        "parse: test nodes ({} of {} read statically, the built-in ones need neither)",
+        statically_parsed.load(std::sync::atomic::Ordering::Relaxed) - models_static,
+        built.len()
+    ));
     let mut invocations =
         foldhash::HashMap::with_capacity_and_hasher(built.len(), Default::default());
     manifest.nodes.reserve(built.len());
