@@ -62,3 +62,73 @@ fn compiles_more_folders_than_the_open_file_limit() {
         );
     }
 }
+
+/// A second compile rewrites only the files whose SQL changed, in place: a shorter SQL
+/// leaves nothing of the longer one behind, a longer one is whole, an unchanged file is
+/// not touched, and a file mfb did not write is replaced.
+#[test]
+fn recompiling_rewrites_changed_files_exactly_and_leaves_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    write(
+        p,
+        "dbt_project.yml",
+        "name: re\nversion: '1.0'\nconfig-version: 2\nprofile: re\n",
+    );
+    write(
+        p,
+        "profiles.yml",
+        "re:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: 5432\n      user: mfb\n      password: mfb\n      dbname: mfb\n      schema: analytics\n      threads: 1\n",
+    );
+    let long = "select 1 as id, 'a much longer line of text than the next version' as t";
+    write(p, "models/shrinks.sql", long);
+    write(p, "models/grows.sql", "select 1 as id");
+    write(p, "models/same.sql", "select 2 as id");
+    let compile = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
+            .args(["compile", "--project-dir"])
+            .arg(p)
+            .arg("--profiles-dir")
+            .arg(p)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    compile();
+    let dir = p.join("target/compiled/re/models");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert_eq!(read("shrinks.sql"), long);
+    let modified = |name: &str| {
+        std::fs::metadata(dir.join(name))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let same_before = modified("same.sql");
+    // A file of the same length but other bytes, as if edited by hand.
+    std::fs::write(dir.join("grows.sql"), "select 9 as id").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    write(p, "models/shrinks.sql", "select 1 as id");
+    write(p, "models/grows.sql", long);
+    compile();
+    assert_eq!(read("shrinks.sql"), "select 1 as id");
+    assert_eq!(read("grows.sql"), long);
+    assert_eq!(read("same.sql"), "select 2 as id");
+    assert_eq!(
+        modified("same.sql"),
+        same_before,
+        "an unchanged file was rewritten"
+    );
+
+    // Same length, different bytes: rewritten.
+    std::fs::write(dir.join("same.sql"), "select 3 as id").unwrap();
+    compile();
+    assert_eq!(read("same.sql"), "select 2 as id");
+}
