@@ -27,6 +27,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::copy_dir;
+
 /// Splits a script line into words, honouring single and double quotes.
 fn split_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
@@ -58,19 +61,6 @@ fn split_words(line: &str) -> Vec<String> {
         words.push(word);
     }
     words
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// Every file below `dir`, as sorted paths relative to `dir` with `/` separators.

@@ -20,6 +20,7 @@ use mfb_testkit::TestDb;
 use serde_json::{Value, json};
 
 mod common;
+use common::copy_dir;
 
 /// First paint of the 5,000-model site, and one graph interaction, at most (ms).
 const FIRST_PAINT_MS: f64 = 2000.0;
@@ -369,19 +370,6 @@ fn mfb(dir: &Path, args: &[&str]) -> String {
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The repository's own project (the flagship demo) in a temporary folder.

@@ -6,20 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "target" {
-                copy_dir(&entry.path(), &dest);
-            }
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
+mod common;
+use common::copy_dir;
 
 /// `mfb parse` on a fresh copy of `project`: exit code, output and manifest, with times,
 /// ids and the temporary path blanked.

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+use common::copy_dir;
+
 use mfb_testkit::TestDb;
 use serde_json::Value;
 
@@ -26,19 +29,6 @@ fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
     );
     assert!(!text.contains("panicked"), "{text}");
     (out.status.code().unwrap_or(-1), text)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 /// A fresh copy of fixture `name` pointed at `db` (schema `analytics`), seeded and run.

@@ -27,6 +27,23 @@ pub fn mfb(dir: &Path, args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Copies the project folder `from` to `to`, without any `target/` folder in it (what an
+/// earlier run may have left in a fixture).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&entry.path(), &dest);
+            }
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
 /// Writes `text` to `dir/path`, creating folders.
 pub fn write(dir: &Path, path: &str, text: &str) {
     let p = dir.join(path);
