@@ -3,7 +3,24 @@
 use std::process::Command;
 
 mod common;
-use common::write;
+use common::{mfb, write};
+
+/// `dbt_project.yml` and `profiles.yml` of a project named `name` in `p` (compiling needs
+/// no server).
+fn project(p: &std::path::Path, name: &str) {
+    write(
+        p,
+        "dbt_project.yml",
+        &format!("name: {name}\nversion: '1.0'\nconfig-version: 2\nprofile: {name}\n"),
+    );
+    write(
+        p,
+        "profiles.yml",
+        &format!(
+            "{name}:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: 5432\n      user: mfb\n      password: mfb\n      dbname: mfb\n      schema: analytics\n      threads: 1\n"
+        ),
+    );
+}
 
 /// The compiled files are created relative to handles of their folders: a project with
 /// more folders than the process may hold open files still compiles, every file written.
@@ -11,16 +28,7 @@ use common::write;
 fn compiles_more_folders_than_the_open_file_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
-    write(
-        p,
-        "dbt_project.yml",
-        "name: many\nversion: '1.0'\nconfig-version: 2\nprofile: many\n",
-    );
-    write(
-        p,
-        "profiles.yml",
-        "many:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: 5432\n      user: mfb\n      password: mfb\n      dbname: mfb\n      schema: analytics\n      threads: 1\n",
-    );
+    project(p, "many");
     // 120 model folders, each with a properties file holding a test: 240 folders under
     // target/compiled (a test's files go in a folder named after its YAML file).
     let folders = 120;
@@ -70,35 +78,14 @@ fn compiles_more_folders_than_the_open_file_limit() {
 fn recompiling_rewrites_changed_files_exactly_and_leaves_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path();
-    write(
-        p,
-        "dbt_project.yml",
-        "name: re\nversion: '1.0'\nconfig-version: 2\nprofile: re\n",
-    );
-    write(
-        p,
-        "profiles.yml",
-        "re:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: 5432\n      user: mfb\n      password: mfb\n      dbname: mfb\n      schema: analytics\n      threads: 1\n",
-    );
+    project(p, "re");
     let long = "select 1 as id, 'a much longer line of text than the next version' as t";
     write(p, "models/shrinks.sql", long);
     write(p, "models/grows.sql", "select 1 as id");
     write(p, "models/same.sql", "select 2 as id");
     let compile = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_mfb"))
-            .args(["compile", "--project-dir"])
-            .arg(p)
-            .arg("--profiles-dir")
-            .arg(p)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, text) = mfb(p, &["compile"]);
+        assert_eq!(code, 0, "{text}");
     };
     compile();
     let dir = p.join("target/compiled/re/models");

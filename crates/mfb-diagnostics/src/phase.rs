@@ -10,9 +10,20 @@ use std::time::Instant;
 static ENABLED: OnceLock<bool> = OnceLock::new();
 static LAST: Mutex<Option<(Instant, Instant, u64)>> = Mutex::new(None);
 
+fn enabled() -> bool {
+    *ENABLED.get_or_init(|| std::env::var_os("MFB_PHASE_TIMES").is_some())
+}
+
+/// [`mark`] with a name built only when phase times are on.
+pub fn mark_with(name: impl FnOnce() -> String) {
+    if enabled() {
+        mark(&name());
+    }
+}
+
 /// Records the end of phase `name` (printed only when `MFB_PHASE_TIMES` is set).
 pub fn mark(name: &str) {
-    if !*ENABLED.get_or_init(|| std::env::var_os("MFB_PHASE_TIMES").is_some()) {
+    if !enabled() {
         return;
     }
     let now = Instant::now();

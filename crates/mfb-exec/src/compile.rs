@@ -584,48 +584,34 @@ impl DirHandle {
         Ok(DirHandle {})
     }
 
-    /// Writes `bytes` to the file at `path` (a child of this directory), creating it when
-    /// missing. A file that already holds exactly these bytes is left alone, and one that
-    /// differs is overwritten in place, then cut to length, instead of being truncated
-    /// first: on ext4, truncating a written file to zero and writing it again forces its
-    /// blocks to disk at close (`auto_da_alloc`), which made every `mfb compile` after the
-    /// first of a large project several times slower.
+    /// Writes `bytes` to the file at `path` (a child of this directory) with
+    /// [`write_or_update`].
     #[cfg(unix)]
     fn write(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         use rustix::fs::{Mode, OFlags};
-        use std::io::Write;
         let name = path.file_name().unwrap_or(path.as_os_str());
-        let mode = Mode::from_raw_mode(0o666);
-        let create = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC;
-        match rustix::fs::openat(&self.dir, name, create, mode) {
-            Ok(fd) => return std::fs::File::from(fd).write_all(bytes),
-            Err(rustix::io::Errno::EXIST) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let existing = match rustix::fs::openat(
-            &self.dir,
-            name,
-            OFlags::RDWR | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fd) => std::fs::File::from(fd),
-            // Not readable (or not a plain file we may open so): replace it as before.
-            Err(_) => {
+        write_or_update(
+            |how| {
+                let flags = match how {
+                    Open::New => OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+                    Open::Existing => OFlags::RDWR,
+                    Open::Replace => OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC,
+                };
                 let fd = rustix::fs::openat(
                     &self.dir,
                     name,
-                    OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC,
-                    mode,
+                    flags | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o666),
                 )?;
-                return std::fs::File::from(fd).write_all(bytes);
-            }
-        };
-        update_file(&existing, bytes)
+                Ok(std::fs::File::from(fd))
+            },
+            bytes,
+        )
     }
 
     #[cfg(not(unix))]
     fn write(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-        write_or_update(path, bytes)
+        write_path(path, bytes)
     }
 }
 
@@ -642,53 +628,69 @@ pub fn compiled_path(compiled_dir: &Path, node: &Node) -> PathBuf {
     }
 }
 
-/// Makes the open file `existing` hold `bytes`: untouched when it already does, else
-/// overwritten in place and cut to length (see [`DirHandle::write`] for why not truncated
-/// first).
-fn update_file(existing: &std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+/// How [`write_or_update`] asks for the file it writes.
+enum Open {
+    /// Create it; fails with `AlreadyExists` when it exists.
+    New,
+    /// Open the existing file for reading and writing.
+    Existing,
+    /// Create or truncate it.
+    Replace,
+}
+
+/// Writes `bytes` to the file that `open` opens: creates it when missing; else leaves it
+/// alone when it already holds these bytes, or overwrites it in place and cuts it to
+/// length. Truncating first is what it avoids: on ext4, truncating a written file to zero
+/// and writing it again forces its blocks to disk at close (`auto_da_alloc`), which made
+/// every `mfb compile` after the first of a large project several times slower. A file it
+/// may not read is replaced.
+fn write_or_update(
+    open: impl Fn(Open) -> std::io::Result<std::fs::File>,
+    bytes: &[u8],
+) -> std::io::Result<()> {
     use std::io::{Read, Seek, Write};
-    let len = existing.metadata()?.len();
+    match open(Open::New) {
+        Ok(mut file) => return file.write_all(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let Ok(mut file) = open(Open::Existing) else {
+        return open(Open::Replace)?.write_all(bytes);
+    };
+    let len = file.metadata()?.len();
     if len == bytes.len() as u64 {
         let mut current = Vec::with_capacity(bytes.len());
-        existing.take(len).read_to_end(&mut current)?;
+        (&file).take(len).read_to_end(&mut current)?;
         if current == bytes {
             return Ok(());
         }
+        file.seek(std::io::SeekFrom::Start(0))?;
     }
-    let mut file = existing;
-    file.seek(std::io::SeekFrom::Start(0))?;
     file.write_all(bytes)?;
     if len > bytes.len() as u64 {
-        existing.set_len(bytes.len() as u64)?;
+        file.set_len(bytes.len() as u64)?;
     }
     Ok(())
 }
 
-/// Writes `bytes` to `path`: creates it, or updates it with [`update_file`].
-fn write_or_update(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
-        Ok(mut file) => file.write_all(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            match std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(path)
-            {
-                Ok(file) => update_file(&file, bytes),
-                Err(_) => std::fs::write(path, bytes),
-            }
-        }
-        Err(e) => Err(e),
-    }
+/// [`write_or_update`] on a path.
+fn write_path(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_or_update(
+        |how| {
+            let mut options = std::fs::OpenOptions::new();
+            match how {
+                Open::New => options.write(true).create_new(true),
+                Open::Existing => options.read(true).write(true),
+                Open::Replace => options.write(true).create(true).truncate(true),
+            };
+            options.open(path)
+        },
+        bytes,
+    )
 }
 
 /// Writes a file, creating its directory; an existing file is updated in place (see
-/// [`update_file`]).
+/// [`write_or_update`]).
 pub fn write_file(path: &Path, contents: &str) -> Result<(), Diagnostic> {
     let io = |e: std::io::Error| {
         Diagnostic::error(
@@ -700,7 +702,7 @@ pub fn write_file(path: &Path, contents: &str) -> Result<(), Diagnostic> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    write_or_update(path, contents.as_bytes()).map_err(io)
+    write_path(path, contents.as_bytes()).map_err(io)
 }
 
 /// Compiles a SQL string given with `--inline`, as if it were a model of the root project.

@@ -15,6 +15,7 @@ use mfb_graph::{
     ColumnInfo, Dag, DependsOn, DocNode, Exposure, MacroNode, Manifest, Node, RefCall,
     ResourceType, SourceNode, UniqueId,
 };
+use mfb_jinja::static_parse::StaticRecord;
 use mfb_jinja::{JinjaValue, NodeScope, Recorder, Relation};
 use mfb_project::{
     ColumnProps, ConfigTree, FileKind, NodeConfig, NodeProps, Package, ProjectFile, merge_config,
@@ -693,11 +694,13 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     let static_parser = (std::env::var_os("MFB_STATIC_PARSE").as_deref()
         != Some(std::ffi::OsStr::new("0")))
     .then(|| runtime.static_parser(run));
-    let record_calls = |p: &mut Pending,
-                        configs: Vec<IndexMap<String, Value>>,
-                        refs: Vec<mfb_jinja::RecordedRef>,
-                        sources: Vec<[String; 2]>,
-                        macros: Vec<String>| {
+    let record_calls = |p: &mut Pending, found: StaticRecord| {
+        let StaticRecord {
+            refs,
+            sources,
+            configs,
+            macros,
+        } = found;
         for call in configs {
             merge_config(&mut p.node.config, &call);
         }
@@ -719,7 +722,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             })
             .collect();
         p.node.sources = sources;
-        p.node.depends_on.macros = macros;
+        p.node.depends_on.macros = macros.into_iter().collect();
     };
     let statically_parsed = std::sync::atomic::AtomicUsize::new(0);
     let render_one = |p: &mut Pending| -> Result<(), Diagnostic> {
@@ -739,13 +742,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             .and_then(|sp| sp.parse(&p.node.package_name, &p.template))
         {
             statically_parsed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            record_calls(
-                p,
-                found.configs,
-                found.refs,
-                found.sources,
-                found.macros.into_iter().collect(),
-            );
+            record_calls(p, found);
             return Ok(());
         }
         let rec = Arc::new(Recorder::default());
@@ -775,13 +772,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         runtime
             .render(run, &p.display_path, &p.template, scope)
             .map_err(IntoDiagnostic::into_diagnostic)?;
-        record_calls(
-            p,
-            rec.configs(),
-            rec.refs(),
-            rec.sources(),
-            rec.macros().into_iter().collect(),
-        );
+        record_calls(p, rec.record());
         Ok(())
     };
     let render_errors: Vec<Diagnostic> = pending
@@ -791,10 +782,12 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     errors.extend(render_errors);
 
     let models_static = statically_parsed.load(std::sync::atomic::Ordering::Relaxed);
-    mfb_diagnostics::phase::mark(&format!(
-        "parse: render ({models_static} of {} read statically)",
-        pending.len()
-    ));
+    mfb_diagnostics::phase::mark_with(|| {
+        format!(
+            "parse: render ({models_static} of {} read statically)",
+            pending.len()
+        )
+    });
     // 4. Finish configs, split enabled and disabled, name relations.
     let naming = Naming::new(runtime);
     let finish = |node: &mut Node| -> Result<(), Diagnostic> {
@@ -1083,11 +1076,13 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             (p, t.invocation, error)
         })
         .collect();
-    mfb_diagnostics::phase::mark(&format!(
-        "parse: test nodes ({} of {} read statically, the built-in ones need neither)",
-        statically_parsed.load(std::sync::atomic::Ordering::Relaxed) - models_static,
-        built.len()
-    ));
+    mfb_diagnostics::phase::mark_with(|| {
+        format!(
+            "parse: test nodes ({} of {} read statically, the built-in ones need neither)",
+            statically_parsed.load(std::sync::atomic::Ordering::Relaxed) - models_static,
+            built.len()
+        )
+    });
     let mut invocations =
         foldhash::HashMap::with_capacity_and_hasher(built.len(), Default::default());
     manifest.nodes.reserve(built.len());

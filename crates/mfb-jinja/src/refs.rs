@@ -70,6 +70,15 @@ impl Recorder {
     pub fn macros(&self) -> IndexSet<String> {
         lock(&self.macros).clone()
     }
+    /// Everything recorded, in the shape the static parser finds without rendering.
+    pub fn record(&self) -> crate::static_parse::StaticRecord {
+        crate::static_parse::StaticRecord {
+            refs: self.refs(),
+            sources: self.sources(),
+            configs: self.configs(),
+            macros: self.macros(),
+        }
+    }
 }
 
 fn arg_str(v: &Value, what: &str) -> Result<String, Error> {

@@ -129,18 +129,17 @@ pub struct StaticParser {
     pure: HashMap<String, Vec<(String, String)>>,
 }
 
-/// One macro definition's scan.
+/// What a pure macro definition calls and reads.
 struct MacroScan {
-    impure: bool,
     /// Names of macros it calls (plain or `package.name`).
     calls: Vec<String>,
     /// `var()` names read without a default.
     vars: Vec<String>,
 }
 
-fn scan_macro(sql: &str, registry: &MacroRegistry) -> MacroScan {
+/// The calls and vars of a macro's source, or `None` when something in it is impure.
+fn scan_macro(sql: &str, registry: &MacroRegistry) -> Option<MacroScan> {
     let mut scan = MacroScan {
-        impure: false,
         calls: Vec::new(),
         vars: Vec::new(),
     };
@@ -150,8 +149,7 @@ fn scan_macro(sql: &str, registry: &MacroRegistry) -> MacroScan {
             if let Tok::Ident(word) = tok
                 && IMPURE_WORDS.contains(word)
             {
-                scan.impure = true;
-                return scan;
+                return None;
             }
             if *tok != Tok::Punct('(') || i == 0 {
                 continue;
@@ -160,23 +158,16 @@ fn scan_macro(sql: &str, registry: &MacroRegistry) -> MacroScan {
             let name = match &toks[i - 1] {
                 Tok::Ident(k) if KEYWORDS.contains(k) && !method => continue,
                 Tok::Ident(name) => *name,
-                Tok::Punct(')' | ']') | Tok::Str(_) | Tok::Punct('0') => {
-                    scan.impure = true;
-                    return scan;
-                }
+                Tok::Punct(')' | ']') | Tok::Str(_) | Tok::Punct('0') => return None,
                 Tok::Punct(_) => continue,
             };
-            let before = i.checked_sub(2).map(|j| &toks[j]);
-            match before {
-                Some(Tok::Punct('|')) | Some(Tok::Ident("is" | "macro" | "test")) => continue,
-                Some(Tok::Ident("not")) if i >= 3 && toks[i - 3] == Tok::Ident("is") => continue,
-                Some(Tok::Ident("materialization")) => continue,
+            match i.checked_sub(2).map(|j| &toks[j]) {
+                Some(Tok::Punct('|')) | Some(Tok::Ident("is" | "macro" | "test")) => {}
+                Some(Tok::Ident("not")) if i >= 3 && toks[i - 3] == Tok::Ident("is") => {}
+                Some(Tok::Ident("materialization")) => {}
                 Some(Tok::Punct('.')) => {
                     // The root of the dotted path before the method: `a` in `a.b.c(`.
-                    let Some(mut j) = i.checked_sub(3) else {
-                        scan.impure = true;
-                        return scan;
-                    };
+                    let mut j = i.checked_sub(3)?;
                     while j >= 2
                         && toks[j - 1] == Tok::Punct('.')
                         && matches!(toks[j - 2], Tok::Ident(_))
@@ -185,72 +176,71 @@ fn scan_macro(sql: &str, registry: &MacroRegistry) -> MacroScan {
                     }
                     let qualified = j == i - 3;
                     match &toks[j] {
-                        Tok::Ident(root) if IMPURE_OBJECTS.contains(root) => {
-                            scan.impure = true;
-                            return scan;
-                        }
+                        Tok::Ident(root) if IMPURE_OBJECTS.contains(root) => return None,
                         Tok::Ident(pkg) if qualified && registry.packages.contains_key(*pkg) => {
                             scan.calls.push(name.to_owned());
                         }
                         _ if PURE_METHODS.contains(&name) => {}
-                        _ => {
-                            scan.impure = true;
-                            return scan;
-                        }
+                        _ => return None,
                     }
                 }
                 _ if name == "var" => match (toks.get(i + 1), toks.get(i + 2)) {
                     (Some(Tok::Str(var)), Some(Tok::Punct(')'))) => scan.vars.push(var.clone()),
                     (Some(Tok::Str(_)), Some(Tok::Punct(','))) => {}
-                    _ => {
-                        scan.impure = true;
-                        return scan;
-                    }
+                    _ => return None,
                 },
                 _ => scan.calls.push(name.to_owned()),
             }
         }
     }
-    scan
+    Some(scan)
 }
 
 impl StaticParser {
     /// Scans every macro of `registry` once.
     pub(crate) fn new(registry: Arc<MacroRegistry>, run: Arc<RunContext>) -> Self {
         let defs = registry.defs();
-        let scans: Vec<MacroScan> = defs.iter().map(|d| scan_macro(&d.sql, &registry)).collect();
+        let scans: Vec<Option<MacroScan>> =
+            defs.iter().map(|d| scan_macro(&d.sql, &registry)).collect();
         let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, d) in defs.iter().enumerate() {
             by_name.entry(d.name.as_str()).or_default().push(i);
         }
-        // A call is pure when the name is a macro all of whose definitions are pure, or a
-        // side-effect-free function no macro shadows. A recursive macro is not: recursion
-        // can fail (too deep) at parse time, which dbt reports there.
-        let callees = |name: &str| -> Vec<&str> {
+        // The scans of the definitions named `name` (impure ones left out).
+        let scans_of = |name: &str| {
             by_name
                 .get(name)
                 .into_iter()
                 .flatten()
-                .flat_map(|&i| scans[i].calls.iter().map(String::as_str))
+                .filter_map(|&i| scans[i].as_ref().map(|scan| (i, scan)))
+        };
+        // The macro names `name` calls.
+        let callees = |name: &str| -> Vec<&str> {
+            scans_of(name)
+                .flat_map(|(_, scan)| scan.calls.iter().map(String::as_str))
                 .filter(|c| by_name.contains_key(c))
                 .collect()
         };
-        let recursive = |name: &str| {
-            let mut seen = HashSet::new();
+        // The macro names reachable from `name` through calls (`name` itself only when it
+        // is reached again: recursion).
+        let reachable = |name: &str| {
+            let mut seen: HashSet<&str> = HashSet::new();
             let mut stack = callees(name);
             while let Some(n) = stack.pop() {
-                if n == name {
-                    return true;
-                }
                 if seen.insert(n) {
                     stack.extend(callees(n));
                 }
             }
-            false
+            seen
         };
+        // A call is pure when the name is a macro all of whose definitions are pure, or a
+        // side-effect-free function no macro shadows. A recursive macro is not: recursion
+        // can fail (too deep) at parse time, which dbt reports there.
         let mut impure: HashSet<&str> = by_name
             .iter()
-            .filter(|(name, ids)| ids.iter().any(|&i| scans[i].impure) || recursive(name))
+            .filter(|(name, ids)| {
+                ids.iter().any(|&i| scans[i].is_none()) || reachable(name).contains(*name)
+            })
             .map(|(name, _)| *name)
             .collect();
         // The built-in `get_where_subquery` (every generic test's `model` argument) only
@@ -282,14 +272,11 @@ impl StaticParser {
         };
         loop {
             let before = impure.len();
-            for (name, ids) in &by_name {
-                if impure.contains(name) {
-                    continue;
-                }
-                let bad = ids
-                    .iter()
-                    .any(|&i| scans[i].calls.iter().any(|c| !call_is_pure(c, &impure)));
-                if bad {
+            for name in by_name.keys() {
+                if !impure.contains(name)
+                    && scans_of(name)
+                        .any(|(_, scan)| scan.calls.iter().any(|c| !call_is_pure(c, &impure)))
+                {
                     impure.insert(name);
                 }
             }
@@ -298,30 +285,24 @@ impl StaticParser {
             }
         }
         // The vars each pure name reads, through the macros it calls.
-        let mut pure = HashMap::new();
-        for name in by_name.keys().filter(|n| !impure.contains(*n)) {
-            let mut vars = Vec::new();
-            let mut seen = HashSet::new();
-            let mut stack = vec![*name];
-            while let Some(n) = stack.pop() {
-                if !seen.insert(n) {
-                    continue;
-                }
-                for &i in by_name.get(n).into_iter().flatten() {
-                    for v in &scans[i].vars {
-                        vars.push((defs[i].package.clone(), v.clone()));
-                    }
-                    stack.extend(
-                        scans[i]
-                            .calls
+        let pure = by_name
+            .keys()
+            .filter(|n| !impure.contains(*n))
+            .map(|name| {
+                let mut names = reachable(name);
+                names.insert(name);
+                let vars = names
+                    .into_iter()
+                    .flat_map(&scans_of)
+                    .flat_map(|(i, scan)| {
+                        scan.vars
                             .iter()
-                            .filter(|c| by_name.contains_key(c.as_str()))
-                            .map(String::as_str),
-                    );
-                }
-            }
-            pure.insert((*name).to_owned(), vars);
-        }
+                            .map(move |v| (defs[i].package.clone(), v.clone()))
+                    })
+                    .collect();
+                ((*name).to_owned(), vars)
+            })
+            .collect();
         StaticParser {
             registry,
             run,
@@ -542,55 +523,42 @@ impl<'t, 'a> ExprParser<'t, 'a> {
             Lexed::Ident(k) if KEYWORDS.contains(&k) => return None,
             Lexed::Ident(_) => Val::Opaque,
             Lexed::Punct(b'[') => {
-                let mut items = Vec::new();
-                let mut literal = true;
-                while !self.eat(b']') {
-                    match self.expression()? {
-                        Val::Literal(v) => items.push(v),
-                        Val::Opaque => literal = false,
-                    }
-                    if !self.eat(b',') {
-                        if !self.eat(b']') {
-                            return None;
+                // `None` once an item is not a literal.
+                let mut items = Some(Vec::new());
+                self.separated(b']', |p| {
+                    match p.expression()? {
+                        Val::Literal(v) => {
+                            if let Some(items) = items.as_mut() {
+                                items.push(v);
+                            }
                         }
-                        break;
+                        Val::Opaque => items = None,
                     }
-                }
-                if literal {
-                    Val::Literal(serde_json::Value::Array(items))
-                } else {
-                    Val::Opaque
-                }
+                    Some(())
+                })?;
+                items.map_or(Val::Opaque, |i| Val::Literal(serde_json::Value::Array(i)))
             }
             Lexed::Punct(b'{') => {
-                let mut map = serde_json::Map::new();
-                let mut literal = true;
-                while !self.eat(b'}') {
-                    let Some(Lexed::Str(key)) = self.peek().cloned() else {
+                let mut map = Some(serde_json::Map::new());
+                self.separated(b'}', |p| {
+                    let Some(Lexed::Str(key)) = p.peek() else {
                         return None;
                     };
-                    self.pos += 1;
-                    if !self.eat(b':') {
+                    p.pos += 1;
+                    if !p.eat(b':') {
                         return None;
                     }
-                    match self.expression()? {
+                    match p.expression()? {
                         Val::Literal(v) => {
-                            map.insert(key.to_owned(), v);
+                            if let Some(map) = map.as_mut() {
+                                map.insert((*key).to_owned(), v);
+                            }
                         }
-                        Val::Opaque => literal = false,
+                        Val::Opaque => map = None,
                     }
-                    if !self.eat(b',') {
-                        if !self.eat(b'}') {
-                            return None;
-                        }
-                        break;
-                    }
-                }
-                if literal {
-                    Val::Literal(serde_json::Value::Object(map))
-                } else {
-                    Val::Opaque
-                }
+                    Some(())
+                })?;
+                map.map_or(Val::Opaque, |m| Val::Literal(serde_json::Value::Object(m)))
             }
             Lexed::Punct(b'(') => {
                 let inner = self.expression()?;
@@ -603,18 +571,34 @@ impl<'t, 'a> ExprParser<'t, 'a> {
         })
     }
 
+    /// Items separated by commas (a trailing one allowed) through the closing `close`,
+    /// each parsed by `item`.
+    fn separated(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        while !self.eat(close) {
+            item(self)?;
+            if !self.eat(b',') {
+                return self.eat(close).then_some(());
+            }
+        }
+        Some(())
+    }
+
     /// The arguments after `(`, through `)`.
     #[allow(clippy::type_complexity)]
     fn arguments(&mut self) -> Option<(Vec<Val>, Vec<(&'a str, Val)>)> {
         let mut positional = Vec::new();
         let mut keywords: Vec<(&'a str, Val)> = Vec::new();
-        while !self.eat(b')') {
+        self.separated(b')', |p| {
             if let (Some(Lexed::Ident(key)), Some(Lexed::Punct(b'='))) =
-                (self.toks.get(self.pos), self.toks.get(self.pos + 1))
+                (p.toks.get(p.pos), p.toks.get(p.pos + 1))
             {
                 let key: &'a str = key;
-                self.pos += 2;
-                let value = self.expression()?;
+                p.pos += 2;
+                let value = p.expression()?;
                 if keywords.iter().any(|(k, _)| *k == key) {
                     return None;
                 }
@@ -623,15 +607,10 @@ impl<'t, 'a> ExprParser<'t, 'a> {
                 if !keywords.is_empty() {
                     return None;
                 }
-                positional.push(self.expression()?);
+                positional.push(p.expression()?);
             }
-            if !self.eat(b',') {
-                if !self.eat(b')') {
-                    return None;
-                }
-                break;
-            }
-        }
+            Some(())
+        })?;
         Some((positional, keywords))
     }
 

@@ -57,7 +57,8 @@ fn runtime(files: &[(&str, &str, &str)]) -> Runtime {
     rt
 }
 
-fn render(rt: &Runtime, src: &str) -> Result<String, mfb_jinja::JinjaError> {
+/// The invocation context of these tests: package `proj` has the var `cols`.
+fn run_context(rt: &Runtime) -> Arc<mfb_jinja::RunContext> {
     let mut vars = HashMap::new();
     vars.insert(
         "proj".to_owned(),
@@ -66,10 +67,14 @@ fn render(rt: &Runtime, src: &str) -> Result<String, mfb_jinja::JinjaError> {
             serde_json::json!(["a", "b"]),
         )])),
     );
-    let run = rt.run_context(RunOptions {
+    rt.run_context(RunOptions {
         vars,
         ..RunOptions::default()
-    });
+    })
+}
+
+fn render(rt: &Runtime, src: &str) -> Result<String, mfb_jinja::JinjaError> {
+    let run = run_context(rt);
     let scope = NodeScope::new("proj", Some("model.proj.m"))
         .resolve_with(Arc::new(Names))
         .config(None)
@@ -455,18 +460,7 @@ fn static_parse_records_what_the_render_records_or_declines() {
 {% macro raises() %}{{ exceptions.raise_compiler_error('no') }}{% endmacro %}\
 {% test positive(model, column_name) %}select * from {{ model }} where {{ column_name }} <= 0{% endtest %}",
     )]);
-    let mut vars = HashMap::new();
-    vars.insert(
-        "proj".to_owned(),
-        Arc::new(indexmap::IndexMap::from([(
-            "cols".to_owned(),
-            serde_json::json!(["a", "b"]),
-        )])),
-    );
-    let run = rt.run_context(RunOptions {
-        vars,
-        ..RunOptions::default()
-    });
+    let run = run_context(&rt);
     let parser = rt.static_parser(&run);
     let recorded = |src: &str| {
         let rec = Arc::new(Recorder::default());
@@ -477,12 +471,7 @@ fn static_parse_records_what_the_render_records_or_declines() {
             .set("execute", Value::from(false));
         rt.render(&run, "models/m.sql", src, scope)
             .unwrap_or_else(|e| panic!("render of {src:?} failed: {e:?}"));
-        mfb_jinja::static_parse::StaticRecord {
-            refs: rec.refs(),
-            sources: rec.sources(),
-            configs: rec.configs(),
-            macros: rec.macros(),
-        }
+        rec.record()
     };
     let static_ok = [
         "select 1",
