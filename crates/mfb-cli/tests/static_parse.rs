@@ -1,7 +1,8 @@
-//! The static parser (`mfb_jinja::static_parse`) must not change what parsing finds: for
-//! every fixture project and every compat project, `mfb parse` with it and without it
-//! (`MFB_STATIC_PARSE=0`, every template rendered) exits the same, prints the same and
-//! writes the same `manifest.json`.
+//! Reading templates instead of rendering them (`mfb_jinja::static_parse` at parse time,
+//! `mfb_exec::static_compile` at compile time) must not change anything: for every fixture,
+//! compat and example project, `mfb parse` and `mfb compile` with it and without it
+//! (`MFB_STATIC_PARSE=0`, every template rendered) exit the same, print the same and write
+//! the same `manifest.json` and `target/compiled/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,31 +10,55 @@ use std::process::Command;
 mod common;
 use common::copy_dir;
 
-/// `mfb parse` on a fresh copy of `project`: exit code, output and manifest, with times,
-/// ids and the temporary path blanked.
-fn parse(project: &Path, static_parse: bool) -> (i32, String, String) {
+/// What one command did: exit code, output, manifest and compiled files, with times, ids
+/// and the temporary path blanked.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    exit: i32,
+    output: String,
+    manifest: String,
+    compiled: Vec<(String, String)>,
+}
+
+/// `mfb <command>` on a fresh copy of `project`, and how many nodes were compiled from
+/// their text.
+fn invoke(project: &Path, command: &str, read_statically: bool) -> (Outcome, usize) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("p");
     copy_dir(project, &dir);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mfb"));
-    cmd.arg("parse")
+    cmd.arg(command)
         .arg("--project-dir")
         .arg(&dir)
         .arg("--profiles-dir")
         .arg(&dir)
         .env("HOME", tmp.path())
+        .env("MFB_PHASE_TIMES", "1")
         .env_remove("MFB_TEST_DATABASE_URL");
-    if !static_parse {
+    if !read_statically {
         cmd.env("MFB_STATIC_PARSE", "0");
     }
     let out = cmd.output().expect("run mfb");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut from_text = 0;
+    let mut log = String::new();
+    for line in stderr.lines() {
+        if let Some(phase) = line.strip_prefix("phase ") {
+            if let Some(n) = phase.split("render: nodes (").nth(1) {
+                from_text += n
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0);
+            }
+        } else {
+            log.push_str(line);
+            log.push('\n');
+        }
+    }
     let output = blank_times(
-        &format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .replace(&dir.display().to_string(), "<dir>"),
+        &format!("{}{log}", String::from_utf8_lossy(&out.stdout))
+            .replace(&dir.display().to_string(), "<dir>"),
     );
     let manifest = std::fs::read_to_string(dir.join("target/manifest.json"))
         .map(|m| {
@@ -42,7 +67,31 @@ fn parse(project: &Path, static_parse: bool) -> (i32, String, String) {
             serde_json::to_string_pretty(&json).unwrap()
         })
         .unwrap_or_default();
-    (out.status.code().unwrap_or(-1), output, manifest)
+    let mut compiled = Vec::new();
+    let root = dir.join("target/compiled");
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.strip_prefix(&root).unwrap().display().to_string();
+                compiled.push((name, std::fs::read_to_string(&path).unwrap_or_default()));
+            }
+        }
+    }
+    compiled.sort();
+    let outcome = Outcome {
+        exit: out.status.code().unwrap_or(-1),
+        output,
+        manifest,
+        compiled,
+    };
+    (outcome, from_text)
 }
 
 /// Blanks the values that differ between two runs of the same project.
@@ -131,8 +180,9 @@ fn projects() -> Vec<PathBuf> {
     dirs
 }
 
-#[test]
-fn static_parse_finds_what_rendering_finds() {
+/// Runs `command` on every project both ways; returns how many nodes were compiled from
+/// their text.
+fn same_both_ways(command: &str) -> usize {
     let projects = projects();
     assert!(
         projects.len() > 40,
@@ -140,19 +190,36 @@ fn static_parse_finds_what_rendering_finds() {
         projects.len()
     );
     let mut differing = Vec::new();
+    let mut from_text = 0;
     for project in &projects {
-        let rendered = parse(project, false);
-        let statically = parse(project, true);
+        let (rendered, _) = invoke(project, command, false);
+        let (statically, n) = invoke(project, command, true);
+        from_text += n;
         if rendered != statically {
             differing.push(format!(
                 "{}:\n--- rendered (exit {})\n{}\n--- static (exit {})\n{}",
                 project.display(),
-                rendered.0,
-                rendered.1,
-                statically.0,
-                statically.1
+                rendered.exit,
+                rendered.output,
+                statically.exit,
+                statically.output
             ));
         }
     }
     assert!(differing.is_empty(), "{}", differing.join("\n\n"));
+    from_text
+}
+
+#[test]
+fn static_parse_finds_what_rendering_finds() {
+    same_both_ways("parse");
+}
+
+#[test]
+fn static_compile_outputs_what_rendering_outputs() {
+    let from_text = same_both_ways("compile");
+    assert!(
+        from_text > 50,
+        "only {from_text} nodes compiled from their text"
+    );
 }

@@ -45,11 +45,15 @@ pub(crate) fn render_node(
     index: &Arc<RefIndex>,
     node: &Node,
 ) -> Result<String, Diagnostic> {
-    let source: &str = parsed
+    render_for_node(parsed, run, index, node, node_source(parsed, node), false)
+}
+
+/// The template a node compiles from: its generated invocation (tests), or its code.
+fn node_source<'p>(parsed: &'p Parsed, node: &'p Node) -> &'p str {
+    parsed
         .invocations
         .get(&node.unique_id)
-        .map_or(&node.raw_code, |s| s.as_str());
-    render_for_node(parsed, run, index, node, source, false)
+        .map_or(&node.raw_code, |s| s.as_str())
 }
 
 /// Renders `source` (the node's SQL, or one of its hooks) in the node's context:
@@ -77,6 +81,35 @@ pub fn render_for_node_with(
 ) -> Result<String, Diagnostic> {
     let loaded = &parsed.loaded;
     let display = node.defined_at.file.to_string_lossy().into_owned();
+    let scope = node_scope(parsed, index, node, source, incremental);
+    let scope = extra
+        .into_iter()
+        .fold(scope, |scope, (name, value)| scope.set(name, value));
+    loaded
+        .runtime
+        .render(run, &display, source, scope)
+        .map_err(|e| {
+            crate::parse::relocate_test_error(
+                e.into_diagnostic(),
+                node,
+                source,
+                &loaded.project.root,
+            )
+        })
+}
+
+/// What a node's render sees besides the invocation's values: `this`, `config`, `ref`,
+/// `source`, `execute`, `database`, `schema`, `is_incremental()`, `should_full_refresh`,
+/// and `model` when something may read it. Every node gets the same names (only `model`
+/// depends on the template), which `static_compile` relies on.
+pub(crate) fn node_scope(
+    parsed: &Parsed,
+    index: &Arc<RefIndex>,
+    node: &Node,
+    source: &str,
+    incremental: bool,
+) -> NodeScope {
+    let loaded = &parsed.loaded;
     let config = Arc::new(node.config.clone());
     let scope = NodeScope::new(&node.package_name, Some(node.unique_id.as_str()))
         .resolve_with(Arc::new(CompileResolver {
@@ -96,21 +129,7 @@ pub fn render_for_node_with(
             "should_full_refresh",
             JinjaValue::from(loaded.settings.full_refresh),
         );
-    let scope = crate::context::with_model(scope, &loaded.runtime, source, node);
-    let scope = extra
-        .into_iter()
-        .fold(scope, |scope, (name, value)| scope.set(name, value));
-    loaded
-        .runtime
-        .render(run, &display, source, scope)
-        .map_err(|e| {
-            crate::parse::relocate_test_error(
-                e.into_diagnostic(),
-                node,
-                source,
-                &loaded.project.root,
-            )
-        })
+    crate::context::with_model(scope, &loaded.runtime, source, node)
 }
 
 /// Prepends the ephemeral models a node refers to (recursively, dependencies first) as
@@ -354,15 +373,35 @@ fn render_selected_with(
     }
     let results: Vec<Result<String, Diagnostic>> = {
         let parsed_ref = &*parsed;
-        todo.par_iter()
+        let static_compiler = crate::static_compile::enabled()
+            .then(|| crate::static_compile::StaticCompiler::new(parsed_ref, &run, &index));
+        let results = todo
+            .par_iter()
             .map(|&(i, _)| {
                 let node = &parsed_ref.manifest.nodes[i];
-                match builtin_tests.render(node, &index) {
+                if let Some(sql) = builtin_tests.render(node, &index) {
+                    return Ok(sql);
+                }
+                let source = node_source(parsed_ref, node);
+                match static_compiler
+                    .as_ref()
+                    .and_then(|c| c.compile(node, source))
+                {
                     Some(sql) => Ok(sql),
-                    None => render_node(parsed_ref, &run, &index, node),
+                    None => render_for_node(parsed_ref, &run, &index, node, source, false),
                 }
             })
-            .collect()
+            .collect();
+        if let Some(c) = &static_compiler {
+            mfb_diagnostics::phase::mark_with(|| {
+                format!(
+                    "render: nodes ({} of {} compiled from their text)",
+                    c.compiled.load(std::sync::atomic::Ordering::Relaxed),
+                    todo.len()
+                )
+            });
+        }
+        results
     };
     // Before a run, a node that read the database waits to be compiled when it runs.
     let mut deferred: Vec<bool> = results

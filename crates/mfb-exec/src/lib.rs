@@ -29,6 +29,7 @@ pub mod seed;
 pub mod settings;
 pub mod show;
 pub mod snapshot;
+mod static_compile;
 pub mod tenants_run;
 pub mod test;
 pub mod tests_gen;

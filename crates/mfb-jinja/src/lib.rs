@@ -115,6 +115,7 @@ pub struct NodeScope {
     values: IndexMap<String, Value, FastHash>,
     overrides: IndexMap<String, Value, FastHash>,
     recorder: Option<Arc<Recorder>>,
+    watch: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl NodeScope {
@@ -142,6 +143,15 @@ impl NodeScope {
     /// Records `ref`/`source`/`config()` calls and macros used into `recorder`.
     pub fn record(mut self, recorder: Arc<Recorder>) -> Self {
         self.recorder = Some(recorder);
+        self
+    }
+
+    /// Sets `flag` when the render reads any of this scope's own values (`set`,
+    /// `set_over_macros`, `ref`, `source`, `config`, or all of them through `context` or
+    /// `builtins`). A render that leaves it unset output what it would for any node of
+    /// the same package whose scope has the same names.
+    pub fn watch(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.watch = Some(flag);
         self
     }
 
@@ -329,6 +339,7 @@ impl Runtime {
             results: Mutex::new(HashMap::new()),
             recorder: node.recorder,
             node: node.node,
+            watch: node.watch,
         })
     }
 

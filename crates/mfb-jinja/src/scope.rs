@@ -7,6 +7,7 @@
 //! then invocation-wide values (`target`, `var`, `adapter`, `graph`, ...).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use indexmap::{IndexMap, IndexSet};
@@ -102,9 +103,18 @@ pub struct Scope {
     pub(crate) recorder: Option<Arc<Recorder>>,
     /// Human name of what is being rendered (`model.pkg.orders`), for errors.
     pub(crate) node: Option<String>,
+    /// Set when the render reads `values` or `overrides` (see `NodeScope::watch`).
+    pub(crate) watch: Option<Arc<AtomicBool>>,
 }
 
 impl Scope {
+    /// Notes that the render read one of the node's own values.
+    fn reads_node(&self) {
+        if let Some(flag) = &self.watch {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn record_macro(&self, def: &MacroDef) {
         if let Some(rec) = &self.recorder {
             rec.macros
@@ -140,6 +150,7 @@ impl Object for Scope {
             return Some(Value::from_dyn_object(self.clone()));
         }
         if let Some(v) = self.overrides.get(key) {
+            self.reads_node();
             return Some(v.clone());
         }
         let registry = &self.run.registry;
@@ -147,6 +158,7 @@ impl Object for Scope {
             return Some(m.clone());
         }
         if let Some(v) = self.values.get(key) {
+            self.reads_node();
             return Some(v.clone());
         }
         match key {
@@ -164,6 +176,7 @@ impl Object for Scope {
                 }));
             }
             "builtins" => {
+                self.reads_node();
                 let mut map = IndexMap::new();
                 for k in ["ref", "source", "config"] {
                     if let Some(v) = self.values.get(k) {
@@ -172,7 +185,10 @@ impl Object for Scope {
                 }
                 return Some(Value::from_pairs(map));
             }
-            "context" => return Some(Value::from_dyn_object(self.clone())),
+            "context" => {
+                self.reads_node();
+                return Some(Value::from_dyn_object(self.clone()));
+            }
             _ => {}
         }
         if let Some(v) = self.run.globals.get(key) {

@@ -48,6 +48,22 @@ pub struct StaticRecord {
     pub macros: IndexSet<String>,
 }
 
+/// A piece of a template's compiled output (see [`StaticParser::pieces`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'s> {
+    /// Text output as it is.
+    Text(&'s str),
+    /// `{{ ref('name') }}` or `{{ ref('package', 'name') }}`: the relation's name.
+    Ref {
+        package: Option<&'s str>,
+        name: &'s str,
+    },
+    /// `{{ source('source', 'table') }}`: the relation's name.
+    Source { source: &'s str, table: &'s str },
+    /// Any other expression (its text inside `{{ }}`): a `var()`, a pure macro's call, ...
+    Expr(&'s str),
+}
+
 /// Functions without side effects that a pure macro may call.
 const PURE_FUNCTIONS: [&str; 9] = [
     "return",
@@ -313,10 +329,38 @@ impl StaticParser {
     /// What rendering `source` at parse time for a node of `package` would record, or
     /// `None` when it has to be rendered to know.
     pub fn parse(&self, package: &str, source: &str) -> Option<StaticRecord> {
-        let mut record = StaticRecord::default();
         if !source.contains('{') {
-            return Some(record);
+            return Some(StaticRecord::default());
         }
+        self.walk(package, source, &mut |_| {})
+    }
+
+    /// The pieces a compile-time render of `source` for a node of `package` outputs, in
+    /// order, or `None` when it has to be rendered. Each piece is text to copy, a
+    /// `ref()`/`source()` to resolve, or another expression to evaluate; `config()` calls
+    /// output nothing and are left out, and so are comments. Whitespace control (`{{-`,
+    /// `-}}`) is applied to the text and a final newline dropped, as minijinja does.
+    pub fn pieces<'s>(&self, package: &str, source: &'s str) -> Option<Vec<Piece<'s>>> {
+        // `Runtime::render` copies a template without `{` as it is (dbt does too).
+        if !source.contains('{') {
+            return Some(vec![Piece::Text(source)]);
+        }
+        let mut body = source;
+        body = body.strip_suffix('\n').unwrap_or(body);
+        body = body.strip_suffix('\r').unwrap_or(body);
+        let mut pieces = Vec::new();
+        self.walk(package, body, &mut |piece| pieces.push(piece))?;
+        Some(pieces)
+    }
+
+    /// Walks `source`'s text, comments and expressions the way minijinja's lexer does,
+    /// handing each piece of output to `emit`; `None` as soon as something needs a render.
+    fn walk<'s>(
+        &self,
+        package: &str,
+        source: &'s str,
+        emit: &mut dyn FnMut(Piece<'s>),
+    ) -> Option<StaticRecord> {
         let shadowed = |name: &str| self.registry.lookup(package, name).is_some();
         if ["ref", "source", "config", "var"]
             .iter()
@@ -324,26 +368,52 @@ impl StaticParser {
         {
             return None;
         }
+        let mut record = StaticRecord::default();
         let bytes = source.as_bytes();
         let mut refs = IndexSet::new();
         let mut sources = IndexSet::new();
         let mut i = 0;
-        while let Some(at) = source[i..].find('{') {
-            let start = i + at;
-            match bytes.get(start + 1) {
-                Some(b'#') => {
-                    let end = source[start + 2..].find("#}")?;
-                    i = start + 2 + end + 2;
+        // Whether the last tag ended with `-` (`-}}`, `-#}`): the text after it is trimmed.
+        let mut trim_start = false;
+        loop {
+            let tag = tag_start(bytes, i);
+            let mut text = &source[i..tag.unwrap_or(bytes.len())];
+            if std::mem::take(&mut trim_start) {
+                text = text.trim_start();
+            }
+            let Some(start) = tag else {
+                if !text.is_empty() {
+                    emit(Piece::Text(text));
                 }
-                Some(b'%') => return None,
-                Some(b'{') => {
-                    let body_start = start + 2;
+                break;
+            };
+            // `{{-`, `{%-`, `{#-` trim the text before; `+` keeps it (lstrip_blocks is off).
+            let marker = bytes.get(start + 2).copied();
+            if marker == Some(b'-') {
+                text = text.trim_end();
+            }
+            if !text.is_empty() {
+                emit(Piece::Text(text));
+            }
+            let skip = if matches!(marker, Some(b'-' | b'+')) {
+                3
+            } else {
+                2
+            };
+            match bytes[start + 1] {
+                b'#' => {
+                    let end = source[start + skip..].find("#}")?;
+                    trim_start = bytes[start + skip + end.saturating_sub(1)] == b'-';
+                    i = start + skip + end + 2;
+                }
+                b'{' => {
+                    let body_start = start + skip;
                     let end = crate::static_calls::block_end(source, body_start, "}}");
                     if end >= bytes.len() {
                         return None;
                     }
                     let mut body = &source[body_start..end];
-                    body = body.strip_prefix(['-', '+']).unwrap_or(body);
+                    trim_start = body.ends_with('-');
                     body = body.strip_suffix(['-', '+']).unwrap_or(body);
                     let toks = lex(body)?;
                     let mut parser = ExprParser {
@@ -359,9 +429,26 @@ impl StaticParser {
                     if parser.pos != toks.len() {
                         return None;
                     }
+                    match (bare_call(&toks), &toks[..]) {
+                        (Some("ref"), [_, _, Lexed::Str(name), _]) => emit(Piece::Ref {
+                            package: None,
+                            name,
+                        }),
+                        (Some("ref"), [_, _, Lexed::Str(package), _, Lexed::Str(name), _]) => {
+                            emit(Piece::Ref {
+                                package: Some(package),
+                                name,
+                            })
+                        }
+                        (Some("source"), [_, _, Lexed::Str(source), _, Lexed::Str(table), _]) => {
+                            emit(Piece::Source { source, table })
+                        }
+                        (Some("config"), _) => {}
+                        _ => emit(Piece::Expr(body.trim())),
+                    }
                     i = end + 2;
                 }
-                _ => i = start + 1,
+                _ => return None,
             }
         }
         record.refs = refs.into_iter().collect();
@@ -427,6 +514,40 @@ fn lex(code: &str) -> Option<Vec<Lexed<'_>>> {
         }
     }
     Some(toks)
+}
+
+/// Where the next tag (`{{`, `{%`, `{#`) at or after `from` starts, as minijinja finds it.
+fn tag_start(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let brace = at + bytes[at..].iter().position(|&b| b == b'{')?;
+        if matches!(bytes.get(brace + 1), Some(b'{' | b'%' | b'#')) {
+            return Some(brace);
+        }
+        at = brace + 1;
+    }
+}
+
+/// The name of the function when the tokens are one call and nothing else (`name(...)`,
+/// not `name(...).x` or `name(...) | f`).
+fn bare_call<'a>(toks: &[Lexed<'a>]) -> Option<&'a str> {
+    let (Some(Lexed::Ident(name)), Some(Lexed::Punct(b'('))) = (toks.first(), toks.get(1)) else {
+        return None;
+    };
+    let mut depth = 0usize;
+    for (i, tok) in toks.iter().enumerate().skip(1) {
+        match tok {
+            Lexed::Punct(b'(') => depth += 1,
+            Lexed::Punct(b')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return (i == toks.len() - 1).then_some(*name);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A value the template computes: a literal (kept, for `config()`), or anything else.

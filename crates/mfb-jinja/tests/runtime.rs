@@ -518,3 +518,126 @@ fn static_parse_records_what_the_render_records_or_declines() {
         assert!(parser.parse("proj", src).is_none(), "accepted {src:?}");
     }
 }
+
+/// The pieces of a template the static parser reads, put together (relations resolved,
+/// other expressions rendered on their own), are what rendering the template outputs:
+/// whitespace control, comments and the final newline included.
+#[test]
+fn static_pieces_put_together_give_the_render() {
+    use mfb_jinja::static_parse::Piece;
+    let rt = runtime(&[(
+        "proj",
+        "macros/m.sql",
+        "{% macro money(c) -%}\n  round({{ c }} / 100.0, 2)\n{%- endmacro %}\
+{% macro uses_var() %}{{ var('cols') | join(',') }}{% endmacro %}",
+    )]);
+    let run = run_context(&rt);
+    let parser = rt.static_parser(&run);
+    let scope = || {
+        NodeScope::new("proj", Some("model.proj.m"))
+            .resolve_with(Arc::new(Names))
+            .config(Some(Arc::new(indexmap::IndexMap::new())))
+            .set("execute", Value::from(true))
+    };
+    let cases = [
+        "select 1\n",
+        "select {1}\n",
+        "select * from {{ ref('a') }}\n\n",
+        "select * from {{ ref('other', \"b\") }} join {{ source('raw', 'events') }}\r\n",
+        "{{ config(materialized='table') }}\n\nselect 1",
+        "{{- config(alias='z') -}}\n  select 1  {{- ' x ' -}}  \n",
+        "a  {#- note -#}  b {# keep #} c {#-#} d {##}e",
+        "x \u{a0}\t{{- var('cols') }}\t \n {{ money('amount') }}{{ uses_var() }}",
+        "{{ money(var('cols')) }}, {{ var('nope', 'fallback') }}, {{ 'lit' | upper }}",
+        "{{ ref('a') | string }} {{ ref('a').identifier }} {{+ ref('a') +}}\n",
+        "end with a comment {# c #}\n",
+        "{{ ref('a') }}\n\n",
+    ];
+    for src in cases {
+        let pieces = parser
+            .pieces("proj", src)
+            .unwrap_or_else(|| panic!("declined {src:?}"));
+        let mut out = String::new();
+        for piece in &pieces {
+            match *piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Ref { package, name } => out.push_str(
+                    &Names
+                        .resolve_ref(package, name, None)
+                        .expect("ref")
+                        .render(),
+                ),
+                Piece::Source { source, table } => out.push_str(
+                    &Names
+                        .resolve_source(source, table)
+                        .expect("source")
+                        .render(),
+                ),
+                Piece::Expr(e) => out.push_str(
+                    &rt.render(&run, "e", &format!("{{{{ {e} }}}}"), scope())
+                        .expect("expression"),
+                ),
+            }
+        }
+        let rendered = rt
+            .render(&run, "models/m.sql", src, scope())
+            .expect("render");
+        assert_eq!(out, rendered, "{src:?} gave pieces {pieces:?}");
+    }
+    // Pieces the compile step resolves itself, and `config()` leaving none.
+    assert_eq!(
+        parser.pieces(
+            "proj",
+            "{{ config(a=1) }}{{ ref('a') }}{{ source('s', 't') }}{{ ref('a').x }}"
+        ),
+        Some(vec![
+            Piece::Ref {
+                package: None,
+                name: "a"
+            },
+            Piece::Source {
+                source: "s",
+                table: "t"
+            },
+            Piece::Expr("ref('a').x"),
+        ])
+    );
+    for declined in ["{% if true %}x{% endif %}", "{{ ref(name) }}", "{# open"] {
+        assert_eq!(parser.pieces("proj", declined), None, "{declined}");
+    }
+}
+
+/// A render watched with `NodeScope::watch` tells whether it read the node's own values.
+#[test]
+fn watched_renders_tell_whether_they_read_the_node() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let rt = runtime(&[(
+        "proj",
+        "macros/m.sql",
+        "{% macro plain(c) %}{{ c }}{% endmacro %}{% macro this_name() %}{{ this }}{% endmacro %}",
+    )]);
+    let run = run_context(&rt);
+    let reads = |src: &str| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let scope = NodeScope::new("proj", Some("model.proj.m"))
+            .resolve_with(Arc::new(Names))
+            .config(Some(Arc::new(indexmap::IndexMap::new())))
+            .set("this", Value::from("t"))
+            .watch(flag.clone());
+        rt.render(&run, "m", src, scope).expect("render");
+        flag.load(Ordering::Relaxed)
+    };
+    for src in ["{{ plain('x') }}", "{{ var('cols') }}", "{{ target }}"] {
+        assert!(!reads(src), "{src}");
+    }
+    for src in [
+        "{{ this }}",
+        "{{ this_name() }}",
+        "{{ ref('a') }}",
+        "{{ config.get('x') }}",
+        "{{ context['plain']('x') }}",
+        "{{ builtins.ref('a') }}",
+    ] {
+        assert!(reads(src), "{src}");
+    }
+}
