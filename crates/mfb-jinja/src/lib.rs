@@ -186,6 +186,15 @@ impl NodeScope {
     }
 }
 
+/// Whether `source` needs Jinja at all: dbt copies a string without `{{`, `{%`, `{#`,
+/// `}}`, `%}` or `#}` as it is (keeping its final newline, which a render drops).
+pub fn has_render_chars(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    bytes
+        .windows(2)
+        .any(|w| matches!(w, [b'{', b'{' | b'%' | b'#'] | [b'#' | b'}' | b'%', b'}']))
+}
+
 impl Runtime {
     /// Compiles every macro of `files` (the built-in package should be among them; see
     /// [`builtin_macro_files`]). Returns the runtime and the errors of files that could not
@@ -353,7 +362,7 @@ impl Runtime {
         node: NodeScope,
     ) -> Result<String, JinjaError> {
         let node_name = node.node.clone();
-        if !source.contains('{') {
+        if !has_render_chars(source) {
             return Ok(source.to_owned());
         }
         let rewritten = preprocess::rewrite_template(source);

@@ -341,8 +341,8 @@ impl StaticParser {
     /// output nothing and are left out, and so are comments. Whitespace control (`{{-`,
     /// `-}}`) is applied to the text and a final newline dropped, as minijinja does.
     pub fn pieces<'s>(&self, package: &str, source: &'s str) -> Option<Vec<Piece<'s>>> {
-        // `Runtime::render` copies a template without `{` as it is (dbt does too).
-        if !source.contains('{') {
+        // `Runtime::render` copies such a template as it is, like dbt.
+        if !crate::has_render_chars(source) {
             return Some(vec![Piece::Text(source)]);
         }
         let mut body = source;

@@ -542,6 +542,8 @@ fn static_pieces_put_together_give_the_render() {
     let cases = [
         "select 1\n",
         "select {1}\n",
+        "select '{\"a\": 1}'::json\n",
+        "select '}}', '%}' -- #}\n",
         "select * from {{ ref('a') }}\n\n",
         "select * from {{ ref('other', \"b\") }} join {{ source('raw', 'events') }}\r\n",
         "{{ config(materialized='table') }}\n\nselect 1",
@@ -584,6 +586,15 @@ fn static_pieces_put_together_give_the_render() {
             .expect("render");
         assert_eq!(out, rendered, "{src:?} gave pieces {pieces:?}");
     }
+    // As in dbt, only text with `{{ {% {# }} %} #}` is rendered (which drops its last newline).
+    let plain = rt
+        .render(&run, "m", "select '{\"a\": 1}'\n", scope())
+        .expect("render");
+    assert_eq!(plain, "select '{\"a\": 1}'\n");
+    let rendered = rt
+        .render(&run, "m", "select '}}'\n", scope())
+        .expect("render");
+    assert_eq!(rendered, "select '}}'");
     // Pieces the compile step resolves itself, and `config()` leaving none.
     assert_eq!(
         parser.pieces(
