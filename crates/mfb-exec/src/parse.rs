@@ -1034,7 +1034,14 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         });
     }
     mfb_diagnostics::phase::mark("parse: test jobs");
-    let built: Vec<(Pending, String, Option<Diagnostic>)> = jobs
+    // Each test node comes out with what inserting it needs, so that the single-threaded
+    // insertion below does nothing else: its id twice (manifest and invocation keys),
+    // whether it is enabled, its invocation and error.
+    #[allow(clippy::type_complexity)]
+    let (built, invocation_parts): (
+        Vec<(UniqueId, Node, bool, Option<Diagnostic>)>,
+        Vec<(UniqueId, String)>,
+    ) = jobs
         .par_iter()
         .map(|j| {
             let (yml_dirs, display) = &per_yml[&(j.prefix, j.yml)];
@@ -1073,9 +1080,12 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
                 )],
                 &p.node.depends_on.macros,
             );
-            (p, t.invocation, error)
+            let Pending { node, .. } = p;
+            let enabled = node.config.get("enabled").and_then(Value::as_bool) != Some(false);
+            let (key, invocation_key) = (node.unique_id.clone(), node.unique_id.clone());
+            ((key, node, enabled, error), (invocation_key, t.invocation))
         })
-        .collect();
+        .unzip();
     mfb_diagnostics::phase::mark_with(|| {
         format!(
             "parse: test nodes ({} of {} read statically, the built-in ones need neither)",
@@ -1083,20 +1093,28 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
             built.len()
         )
     });
-    let mut invocations =
-        foldhash::HashMap::with_capacity_and_hasher(built.len(), Default::default());
-    manifest.nodes.reserve(built.len());
-    for (p, invocation, error) in built {
-        errors.extend(error);
-        invocations.insert(p.node.unique_id.clone(), invocation);
-        let enabled = p.node.config.get("enabled").and_then(Value::as_bool) != Some(false);
-        let target = if enabled {
-            &mut manifest.nodes
-        } else {
-            &mut manifest.disabled
-        };
-        target.insert(p.node.unique_id.clone(), p.node);
-    }
+    let (invocations, ()) = rayon::join(
+        || {
+            let mut invocations = foldhash::HashMap::with_capacity_and_hasher(
+                invocation_parts.len(),
+                Default::default(),
+            );
+            invocations.extend(invocation_parts);
+            invocations
+        },
+        || {
+            manifest.nodes.reserve(built.len());
+            for (id, node, enabled, error) in built {
+                errors.extend(error);
+                let target = if enabled {
+                    &mut manifest.nodes
+                } else {
+                    &mut manifest.disabled
+                };
+                target.insert(id, node);
+            }
+        },
+    );
     mfb_diagnostics::phase::mark("parse: tests inserted");
     // 6. Macros and exposures.
     for def in runtime.registry().defs() {
@@ -1344,11 +1362,15 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
         return Err(errors);
     }
     mfb_diagnostics::phase::mark("parse: resolve");
-    let dag = Dag::build(&manifest).map_err(|e| vec![e.into_diagnostic()])?;
+    let (dag, unused_paths) = rayon::join(
+        || Dag::build(&manifest),
+        || unused_config_paths(root, &manifest),
+    );
+    let dag = dag.map_err(|e| vec![e.into_diagnostic()])?;
     mfb_diagnostics::phase::mark("parse: dag");
     let mut warnings = warnings;
     warnings.extend(orphan_warnings);
-    warnings.extend(unused_config_paths(root, &manifest));
+    warnings.extend(unused_paths);
     Ok(Parsed {
         loaded,
         manifest,

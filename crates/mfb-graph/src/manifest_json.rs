@@ -58,8 +58,24 @@ pub fn write_manifest_json<W: std::io::Write + Send>(
     out.write_all(b"{").map_err(io)?;
     entry(&mut out, true, "metadata", &metadata_json(m))?;
     out.write_all(b",\"nodes\":{").map_err(io)?;
-    let (maps, written) = rayon::join(
-        || DependencyMaps::new(m),
+    // The entries after `nodes` (`parent_map` and `child_map` are a tenth of a large
+    // document) are serialized meanwhile, as an object of their own whose opening brace is
+    // dropped (the document's is already written) and whose closing brace ends it.
+    let (after, written) = rayon::join(
+        || -> serde_json::Result<Vec<u8>> {
+            let maps = DependencyMaps::new(m);
+            let mut buf = Vec::new();
+            sonic_rs::to_writer(
+                &mut buf,
+                &AfterNodes {
+                    m,
+                    ctx,
+                    maps: &maps,
+                },
+            )
+            .map_err(sonic_error)?;
+            Ok(buf)
+        },
         || -> serde_json::Result<W> {
             let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); WINDOW];
             let mut first = true;
@@ -104,42 +120,10 @@ pub fn write_manifest_json<W: std::io::Write + Send>(
         },
     );
     let mut out = written?;
-    // The entries after `nodes`: serialized as an object of their own, whose opening brace
-    // is dropped (the document's is already written) and whose closing brace ends it.
     out.write_all(b"},").map_err(io)?;
-    let mut rest = WithoutFirstByte {
-        inner: &mut out,
-        skipped: false,
-    };
-    serde_json::to_writer(
-        &mut rest,
-        &AfterNodes {
-            m,
-            ctx,
-            maps: &maps,
-        },
-    )?;
+    out.write_all(after?.get(1..).unwrap_or_default())
+        .map_err(io)?;
     out.flush().map_err(io)
-}
-
-/// Passes everything on to `inner` but the very first byte.
-struct WithoutFirstByte<W> {
-    inner: W,
-    skipped: bool,
-}
-
-impl<W: std::io::Write> std::io::Write for WithoutFirstByte<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !self.skipped && !buf.is_empty() {
-            self.skipped = true;
-            return Ok(1 + self.inner.write(&buf[1..])?);
-        }
-        self.inner.write(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// A serialization error of sonic-rs as serde_json's error type.

@@ -265,7 +265,12 @@ fn streamed_bytes_equal_serde_json_for_awkward_strings_and_numbers() {
         9007199254740993_i64, u64::MAX, i64::MIN, true, null, "", {"k é": [1.25, "v"]}
     ]);
     n.config.insert("awkward".into(), numbers.clone());
-    n.meta.insert("numbers".into(), numbers);
+    n.meta.insert("numbers".into(), numbers.clone());
+    // And in the entries after `nodes`, serialized separately.
+    let mac = mf.macros.values_mut().next().unwrap();
+    mac.macro_sql = Arc::from(awkward);
+    mac.meta.insert("numbers".into(), numbers);
+    mf.disabled.values_mut().next().unwrap().description = awkward.to_owned();
     let mut streamed = Vec::new();
     write_manifest_json(&mf, &mut streamed).unwrap();
     let whole = serde_json::to_vec(&ManifestDoc::new(&mf)).unwrap();
