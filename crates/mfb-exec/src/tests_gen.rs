@@ -54,7 +54,7 @@ impl TestTarget<'_> {
                 version: Some(v),
                 ..
             } => format!("ref('{name}', version='{v}')"),
-            TestTarget::Node { name, .. } => format!("ref('{name}')"),
+            TestTarget::Node { name, .. } => concat(&["ref('", name, "')"]),
             TestTarget::Source { source, table, .. } => format!("source('{source}', '{table}')"),
         }
     }
@@ -223,29 +223,37 @@ pub fn generic_test(
         kwargs.shift_remove("column_name");
         kwargs.insert("column_name".into(), Value::String(c.clone()));
     }
-    let mut test_type = match &spec.namespace {
-        Some(ns) => format!("{ns}_{}", spec.test_name),
-        None => spec.test_name.clone(),
+    // Names are built by appending (this runs once per test: tens of thousands of times).
+    let ns = spec.namespace.as_deref();
+    let source_prefix = if matches!(target, TestTarget::Source { .. }) {
+        "source_"
+    } else {
+        ""
     };
-    if matches!(target, TestTarget::Source { .. }) {
-        test_type = format!("source_{test_type}");
-    }
+    let test_type = match ns {
+        Some(ns) => concat(&[source_prefix, ns, "_", &spec.test_name]),
+        None => concat(&[source_prefix, &spec.test_name]),
+    };
     let (short, full) = test_names(&test_type, &target.name_part(), &kwargs);
     let name = spec.custom_name.clone().unwrap_or(full);
     let alias = spec.custom_name.clone().unwrap_or(short);
-    let macro_name = match &spec.namespace {
-        Some(ns) => format!("{ns}.test_{}", spec.test_name),
-        None => format!("test_{}", spec.test_name),
+    let macro_name = match ns {
+        Some(ns) => concat(&[ns, ".test_", &spec.test_name]),
+        None => concat(&["test_", &spec.test_name]),
     };
     kwargs.insert(
         "model".into(),
-        Value::String(format!(
-            "{{{{ get_where_subquery({}) }}}}",
-            target.expression()
-        )),
+        Value::String(concat(&[
+            "{{ get_where_subquery(",
+            &target.expression(),
+            ") }}",
+        ])),
     );
 
-    let mut invocation = format!("{{{{ {macro_name}(");
+    let mut invocation = String::with_capacity(256);
+    invocation.push_str("{{ ");
+    invocation.push_str(&macro_name);
+    invocation.push('(');
     let mut first = true;
     for (k, v) in &kwargs {
         if !first {
@@ -267,25 +275,25 @@ pub fn generic_test(
             .collect();
         raw_code.push_str(&format!("{{{{ config({}) }}}}", parts.join(", ")));
     }
-    raw_code.push_str(&format!(
-        "{{{{ {macro_name}(**_dbt_generic_test_kwargs) }}}}"
-    ));
+    for part in ["{{ ", &macro_name, "(**_dbt_generic_test_kwargs) }}"] {
+        raw_code.push_str(part);
+    }
 
     let hash = test_hash(&name, &spec.test_name, spec.namespace.as_deref(), &kwargs);
     let mut fqn = vec![package.to_owned()];
     fqn.extend(yml_dirs.iter().cloned());
     fqn.push(name.clone());
     let file_key_name = match target {
-        TestTarget::Node { name, .. } => format!("models.{name}"),
-        TestTarget::Source { source, .. } => format!("sources.{source}"),
+        TestTarget::Node { name, .. } => concat(&["models.", name]),
+        TestTarget::Source { source, .. } => concat(&["sources.", source]),
     };
     let node = Node {
-        unique_id: UniqueId::new(format!("test.{package}.{name}.{hash}")),
+        unique_id: UniqueId::new(concat(&["test.", package, ".", &name, ".", &hash])),
         resource_type: ResourceType::Test,
         package_name: package.to_owned(),
         name,
         fqn,
-        path: format!("{alias}.sql"),
+        path: concat(&[&alias, ".sql"]),
         original_file_path: yml_path.to_owned(),
         patch_path: None,
         raw_code: Arc::from(raw_code.as_str()),
@@ -317,6 +325,15 @@ pub fn generic_test(
         defined_at: Location::new(display_file, spec.origin.line, 0),
     };
     GenericTest { node, invocation }
+}
+
+/// The strings one after the other.
+fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 /// dbt's 10-character suffix of a generic test's unique id: the md5 of the test's name
