@@ -6,7 +6,7 @@
 //! written as dbt writes them when unset: `unrendered_config` is `{}`, `build_path` is
 //! null, and `created_at` is the manifest's generation time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use indexmap::IndexMap;
@@ -149,7 +149,7 @@ fn entry<W: std::io::Write, T: Serialize + ?Sized>(
 
 struct Ctx<'a> {
     created_at: f64,
-    primary_keys: HashMap<&'a str, Vec<&'a str>>,
+    primary_keys: foldhash::HashMap<&'a str, Vec<&'a str>>,
 }
 
 /// The whole document, serialized field by field without an intermediate `Value`.
@@ -362,7 +362,7 @@ impl<'a> DependencyMaps<'a> {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        let rank: HashMap<&str, u32> = ids
+        let rank: foldhash::HashMap<&str, u32> = ids
             .iter()
             .enumerate()
             .map(|(i, id)| (*id, i as u32))
@@ -413,8 +413,9 @@ impl Serialize for IdList<'_> {
 
 /// Columns that have both a `unique` and a `not_null` test, per tested node (dbt's
 /// inferred `primary_key`).
-fn primary_keys(m: &Manifest) -> HashMap<&str, Vec<&str>> {
-    let mut seen: HashMap<&str, BTreeMap<&str, (bool, bool)>> = HashMap::new();
+fn primary_keys(m: &Manifest) -> foldhash::HashMap<&str, Vec<&str>> {
+    let mut seen: foldhash::HashMap<&str, BTreeMap<&str, (bool, bool)>> =
+        foldhash::HashMap::default();
     for n in m.nodes.values() {
         let (Some(tm), Some(attached), Some(col)) =
             (&n.test_metadata, &n.attached_node, &n.column_name)
