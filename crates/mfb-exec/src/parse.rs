@@ -691,9 +691,7 @@ pub fn parse(loaded: Loaded) -> Result<Parsed, Diagnostics> {
     });
     // Templates whose calls are all visible in their text are not rendered at parse time
     // (see `mfb_jinja::static_parse`); `MFB_STATIC_PARSE=0` renders every one.
-    let static_parser = (std::env::var_os("MFB_STATIC_PARSE").as_deref()
-        != Some(std::ffi::OsStr::new("0")))
-    .then(|| runtime.static_parser(run));
+    let static_parser = crate::static_compile::enabled().then(|| runtime.static_parser(run));
     let record_calls = |p: &mut Pending, found: StaticRecord| {
         let StaticRecord {
             refs,

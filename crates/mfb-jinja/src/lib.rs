@@ -148,7 +148,7 @@ impl NodeScope {
 
     /// Sets `flag` when the render reads any of this scope's own values (`set`,
     /// `set_over_macros`, `ref`, `source`, `config`, or all of them through `context` or
-    /// `builtins`). A render that leaves it unset output what it would for any node of
+    /// `builtins`). A render that leaves it unset outputs what it would for any node of
     /// the same package whose scope has the same names.
     pub fn watch(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
         self.watch = Some(flag);
